@@ -58,20 +58,50 @@ def partitions(lf: pl.LazyFrame, n: int) -> list[pl.LazyFrame]:
 
 
 def _numpy_chunks(
-    lf: pl.LazyFrame, columns: Sequence[str], y_column: str | None, batch_rows: int | None
+    est: Any,
+    lf: pl.LazyFrame,
+    columns: Sequence[str | pl.Expr],
+    y_columns: Sequence[str | pl.Expr],
+    batch_rows: int | None,
+    allow_nan: bool,
 ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-    cols = list(columns) + ([y_column] if y_column else [])
-    for block in iter_batches(lf, cols, batch_rows=batch_rows):
-        if y_column:
-            yield np.ascontiguousarray(block[:, :-1]), block[:, -1]
+    k = len(columns)
+    for block in iter_batches(lf, [*columns, *y_columns], batch_rows=batch_rows):
+        if not allow_nan:
+            _check_finite_block(est, block, [*columns, *y_columns])
+        X = np.ascontiguousarray(block[:, :k]) if y_columns else block
+        if not y_columns:
+            yield X, None
+        elif len(y_columns) == 1:
+            yield X, block[:, k]
         else:
-            yield block, None
+            yield X, np.ascontiguousarray(block[:, k:])
 
 
-def _fold_partition(est: MergeableFit[S], chunks: Iterable[Any]) -> S:
+def _check_finite_block(est: Any, block: np.ndarray, columns: Sequence[str | pl.Expr]) -> None:
+    bad = ~np.isfinite(block).all(axis=0)
+    if bad.any():
+        names = [_name(c) for c, b in zip(columns, bad, strict=True) if b]
+        has_inf = np.isinf(block[:, bad]).any()
+        what = "NaN, null or infinity" if has_inf else "NaN or null"
+        msg = (
+            f"Input contains {what} in column(s) {names}, which {type(est).__name__} does "
+            "not accept. Hint: impute missing values first (scaleml.SimpleImputer) or drop "
+            "those rows."
+        )
+        raise ValueError(msg)
+
+
+def _name(c: str | pl.Expr) -> str:
+    return c if isinstance(c, str) else c.meta.output_name()
+
+
+def _fold_partition(est: MergeableFit[S], chunks: Iterable[Any], progress: Any = None) -> S:
     state = est._init_state()
     for chunk in chunks:
         state = est._update_state(state, chunk)
+        if progress is not None and isinstance(chunk, tuple):
+            progress.update(len(chunk[0]))
     return state
 
 
@@ -79,11 +109,13 @@ def fold(
     est: MergeableFit[S],
     lf: pl.LazyFrame,
     *,
-    columns: Sequence[str] = (),
-    y_column: str | None = None,
+    columns: Sequence[str | pl.Expr] = (),
+    y_columns: Sequence[str | pl.Expr] = (),
     batch_rows: int | None = None,
     n_jobs: int | None = None,
+    allow_nan: bool = True,
     state: S | None = None,
+    progress: Any = None,
 ) -> S:
     """Fold every chunk of `lf` into a state, in parallel over `n_jobs` partitions.
 
@@ -91,25 +123,29 @@ def fold(
     ----------
     est : the estimator (see :class:`MergeableFit`).
     lf : the data.
-    columns, y_column, batch_rows : what numpy chunks hold (``chunk_kind="numpy"``).
+    columns, y_columns : names or expressions of the feature and label columns of
+        numpy chunks (``chunk_kind="numpy"``); chunks are ``(X, y)`` tuples, ``y`` None
+        without label columns, 1-D with one, 2-D with several.
+    batch_rows : rows per numpy chunk (default: about 64 MiB per chunk).
     n_jobs : number of partitions folded in parallel threads (None/1: sequential;
         -1: one per core). Threads suffice: Polars, DuckDB and our numba kernels
         release the GIL.
+    allow_nan : when False, a chunk with NaN, null or inf raises, naming the columns.
     state : a state to merge the result into (``partial_fit``).
+    progress : a :class:`scaleml._progress.Progress` told the rows of each chunk.
     """
-    n = _effective_jobs(n_jobs)
-    parts = partitions(lf, n)
+    parts = partitions(lf, _effective_jobs(n_jobs))
 
     def chunks_of(part: pl.LazyFrame) -> Iterable[Any]:
         if est.chunk_kind == "frame":
             return [part]
-        return _numpy_chunks(part, columns, y_column, batch_rows)
+        return _numpy_chunks(est, part, columns, y_columns, batch_rows, allow_nan)
 
     if len(parts) == 1:
-        states = [_fold_partition(est, chunks_of(parts[0]))]
+        states = [_fold_partition(est, chunks_of(parts[0]), progress)]
     else:
         states = Parallel(n_jobs=len(parts), prefer="threads")(
-            delayed(_fold_partition)(est, chunks_of(p)) for p in parts
+            delayed(_fold_partition)(est, chunks_of(p), progress) for p in parts
         )
     if state is not None:
         states.insert(0, state)

@@ -209,13 +209,14 @@ def batch_rows_for(n_columns: int, itemsize: int = 8, batch_bytes: int = DEFAULT
 
 def iter_batches(
     lf: pl.LazyFrame,
-    columns: Sequence[str],
+    columns: Sequence[str | pl.Expr],
     *,
     batch_rows: int | None = None,
     dtype: type[np.floating[Any]] | np.dtype[Any] = np.float64,
 ) -> Iterator[np.ndarray]:
     """Yield C-contiguous ``(rows, len(columns))`` blocks of at most `batch_rows` rows.
 
+    `columns` are names or expressions (e.g. a label encoded with ``replace_strict``).
     Nulls become NaN. The source is streamed by the Polars engine, so peak memory is
     one batch plus the engine's read buffers, whatever the number of rows.
 
@@ -226,12 +227,11 @@ def iter_batches(
     >>> [b.shape for b in iter_batches(lf, ["a", "b"], batch_rows=2)]
     [(2, 2), (1, 2)]
     """
-    columns = list(columns)
-    rows = batch_rows or batch_rows_for(len(columns), np.dtype(dtype).itemsize)
-    query = lf.select(pl.col(c).cast(pl.Float64) for c in columns)
+    exprs = [pl.col(c) if isinstance(c, str) else c for c in columns]
+    rows = batch_rows or batch_rows_for(len(exprs), np.dtype(dtype).itemsize)
+    query = lf.select(e.cast(pl.Float64) for e in exprs)
     for frame in query.collect_batches(chunk_size=rows, engine="streaming"):
         # The streaming engine may hand back morsels larger than chunk_size.
         for start in range(0, frame.height, rows):
-            part = frame.slice(start, rows)
-            block = part.to_numpy(order="c")
+            block = frame.slice(start, rows).to_numpy(order="c")
             yield np.ascontiguousarray(block, dtype=dtype)
