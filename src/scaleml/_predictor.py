@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from scaleml._validation import Data, check_numeric, input_data
 
-__all__ = ["BatchEstimator", "FitInput", "Y_PREFIX"]
+__all__ = ["Y_PREFIX", "BatchEstimator", "FitInput", "linear_expr"]
 
 #: Prefix of the columns an in-memory ``y`` is attached to the data under.
 Y_PREFIX = "__scaleml_y"
@@ -80,6 +80,9 @@ class BatchEstimator(BaseEstimator):
 
 
 def linear_expr(columns: list[str], coef: np.ndarray, intercept: float) -> pl.Expr:
-    """``sum_j coef[j] * x_j + intercept`` as one Polars expression."""
+    """``sum_j coef[j] * x_j + intercept`` as one Polars expression.
+
+    A missing feature gives a missing result (null), never a silently dropped term.
+    """
     terms = [pl.col(c).cast(pl.Float64) * float(w) for c, w in zip(columns, coef, strict=True)]
-    return pl.sum_horizontal(terms) + float(intercept)
+    return pl.sum_horizontal(terms, ignore_nulls=False) + float(intercept)
