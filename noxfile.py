@@ -37,8 +37,15 @@ def benchmarks(session: nox.Session) -> None:
     """
     session.install("-e", ".[test,dask]", "pandas", "psutil")
     session.run(
-        "python", "-m", "pytest", "benchmarks", "-p", "no:cacheprovider",
-        "--benchmark-json", "benchmarks/results.json", *session.posargs,
+        "python",
+        "-m",
+        "pytest",
+        "benchmarks",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-json",
+        "benchmarks/results.json",
+        *session.posargs,
     )
     session.run("python", "benchmarks/report.py", "benchmarks/results.json")
 

@@ -65,9 +65,7 @@ class ExprTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
 
     def _partial(self, X: Any, y: Any, *, reset: bool) -> ExprTransformer:
         self._validate_params()  # type: ignore[attr-defined]
-        data = input_data(
-            self, X, y, reset=reset, numeric=self._numeric, allow_nan=self._allow_nan
-        )
+        data = input_data(self, X, y, reset=reset, numeric=self._numeric, allow_nan=self._allow_nan)
         if reset:
             schema = data.lf.collect_schema()
             self._schema_in = pl.Schema({c: schema[c] for c in data.columns})
@@ -140,7 +138,9 @@ class ExprTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
             return frame
         return _to_numpy(frame)
 
-    def set_output(self, *, transform: Literal["default", "pandas", "polars"] | None = None) -> ExprTransformer:
+    def set_output(
+        self, *, transform: Literal["default", "pandas", "polars"] | None = None
+    ) -> ExprTransformer:
         """Choose the container of in-memory ``transform`` output, as in scikit-learn.
 
         A lazy input always gives a LazyFrame.

@@ -24,8 +24,12 @@ def fingerprint(est: Any, lf: pl.LazyFrame, *extra: Any) -> str:
     """
     params = {k: v for k, v in est.get_params(deep=False).items() if k not in _IGNORED_PARAMS}
     text = "\n".join(
-        [type(est).__qualname__, repr(sorted(params.items(), key=lambda kv: kv[0])),
-         lf.explain(optimized=False), *map(repr, extra)]
+        [
+            type(est).__qualname__,
+            repr(sorted(params.items(), key=lambda kv: kv[0])),
+            lf.explain(optimized=False),
+            *map(repr, extra),
+        ]
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -101,8 +105,11 @@ class Checkpoint:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
         try:
             with os.fdopen(fd, "wb") as f:
-                pickle.dump({"key": self.key, "state": state, "position": position}, f,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(
+                    {"key": self.key, "state": state, "position": position},
+                    f,
+                    protocol=pickle.HIGHEST_PROTOCOL,
+                )
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)

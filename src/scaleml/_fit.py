@@ -17,6 +17,7 @@ module gives a sequential fold, a parallel fold over partitions with joblib, and
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
@@ -54,7 +55,7 @@ def partitions(lf: pl.LazyFrame, n: int) -> list[pl.LazyFrame]:
         return [lf]
     n_rows = int(lf.select(pl.len()).collect().item())
     bounds = np.linspace(0, n_rows, num=min(n, max(n_rows, 1)) + 1).astype(np.int64)
-    return [lf.slice(int(a), int(b - a)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [lf.slice(int(a), int(b - a)) for a, b in itertools.pairwise(bounds)]
 
 
 def _numpy_chunks(

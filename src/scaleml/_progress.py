@@ -59,7 +59,14 @@ class Progress:
 
     def end_pass(self, **metrics: float) -> None:
         shown = " ".join(f"{k}={v:.6g}" for k, v in metrics.items())
-        logger.info("%s pass %d/%d: %d rows %s", self.desc, self.pass_index + 1, self.n_passes, self.rows, shown)
+        logger.info(
+            "%s pass %d/%d: %d rows %s",
+            self.desc,
+            self.pass_index + 1,
+            self.n_passes,
+            self.rows,
+            shown,
+        )
         if self.verbose:
             self._draw(time.perf_counter(), suffix=" " + shown if shown else "")
             self.stream.write("\n")
@@ -70,7 +77,11 @@ class Progress:
         rate = self.rows / elapsed
         eta = ""
         if self.total_rows and rate > 0:
-            left = self.total_rows - self.rows + self.total_rows * (self.n_passes - self.pass_index - 1)
+            left = (
+                self.total_rows
+                - self.rows
+                + self.total_rows * (self.n_passes - self.pass_index - 1)
+            )
             eta = f" ETA {max(left, 0) / rate:,.0f}s"
         line = (
             f"\r{self.desc}: pass {self.pass_index + 1}/{self.n_passes} "

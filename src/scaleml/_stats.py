@@ -64,40 +64,46 @@ class ColumnStats:
         )
 
 
-def column_stats(lf: pl.LazyFrame, columns: Sequence[str]) -> ColumnStats:
-    """All statistics of `columns` in one streaming engine query.
+def column_stats(
+    lf: pl.LazyFrame, columns: Sequence[str], *, moments: bool = True, extrema: bool = False
+) -> ColumnStats:
+    """The statistics of `columns` an estimator needs, in one streaming engine query.
 
     NaN and null are both missing: they are left out of every statistic, as
-    scikit-learn's scalers do.
+    scikit-learn's scalers do. Infinities are detected without an extra aggregation:
+    once NaN is removed, only an infinity (or an overflow, which scikit-learn refuses
+    too) makes a mean, minimum or maximum non-finite.
     """
     exprs: list[pl.Expr] = [pl.len().alias("__rows")]
     for i, c in enumerate(columns):
-        raw = pl.col(c).cast(pl.Float64)
-        x = raw.fill_nan(None)
-        finite = pl.when(x.is_infinite()).then(None).otherwise(x)
-        exprs += [
-            finite.count().alias(f"n{i}"),
-            finite.mean().alias(f"mean{i}"),
-            finite.var(ddof=0).alias(f"var{i}"),
-            finite.min().alias(f"min{i}"),
-            finite.max().alias(f"max{i}"),
-            raw.is_infinite().any().alias(f"inf{i}"),
-        ]
+        x = pl.col(c).cast(pl.Float64).fill_nan(None)
+        exprs.append(x.count().alias(f"n{i}"))
+        if moments:
+            exprs += [x.mean().alias(f"mean{i}"), x.var(ddof=0).alias(f"var{i}")]
+        if extrema:
+            exprs += [x.min().alias(f"min{i}"), x.max().alias(f"max{i}")]
     row = lf.select(exprs).collect(engine="streaming").row(0, named=True)
     k = len(columns)
 
     def vec(prefix: str, fill: float) -> np.ndarray:
+        if f"{prefix}0" not in row:
+            return np.full(k, fill)
         return np.array([_or(row[f"{prefix}{i}"], fill) for i in range(k)], dtype=np.float64)
 
     count = np.array([row[f"n{i}"] for i in range(k)], dtype=np.int64)
+    mean, var = vec("mean", 0.0), vec("var", 0.0)
+    lo, hi = vec("min", np.inf), vec("max", -np.inf)
+    has_inf = (count > 0) & (~np.isfinite(mean) | ~np.isfinite(var))
+    if extrema:
+        has_inf |= (count > 0) & (np.isinf(lo) | np.isinf(hi))
     return ColumnStats(
         rows=int(row["__rows"]),
         count=count,
-        mean=vec("mean", 0.0),
-        m2=vec("var", 0.0) * count,
-        min=vec("min", np.inf),
-        max=vec("max", -np.inf),
-        has_inf=np.array([bool(row[f"inf{i}"]) for i in range(k)], dtype=bool),
+        mean=np.where(np.isfinite(mean), mean, 0.0),
+        m2=np.where(np.isfinite(var), var, 0.0) * count,
+        min=lo,
+        max=hi,
+        has_inf=has_inf,
     )
 
 

@@ -35,7 +35,9 @@ _SUFFIX_FORMAT = {
 }
 
 
-def scan(source: Any, *, connection: Any = None, format: str | None = None, **kwargs: Any) -> pl.LazyFrame:
+def scan(
+    source: Any, *, connection: Any = None, format: str | None = None, **kwargs: Any
+) -> pl.LazyFrame:
     """Return a lazy view of `source` without reading it.
 
     Parameters
@@ -196,7 +198,9 @@ def _scan_numpy(array: np.ndarray) -> pl.LazyFrame:
     return pl.DataFrame(array, schema=names, orient="row").lazy()
 
 
-def batch_rows_for(n_columns: int, itemsize: int = 8, batch_bytes: int = DEFAULT_BATCH_BYTES) -> int:
+def batch_rows_for(
+    n_columns: int, itemsize: int = 8, batch_bytes: int = DEFAULT_BATCH_BYTES
+) -> int:
     """Number of rows whose ``n_columns`` values fill about ``batch_bytes`` bytes.
 
     Examples

@@ -20,7 +20,11 @@ from tests.strategies import float_matrices, splits
 
 SCALERS = [
     (sm.StandardScaler, skp.StandardScaler, ["mean_", "var_", "scale_", "n_samples_seen_"]),
-    (sm.MinMaxScaler, skp.MinMaxScaler, ["min_", "scale_", "data_min_", "data_max_", "data_range_", "n_samples_seen_"]),
+    (
+        sm.MinMaxScaler,
+        skp.MinMaxScaler,
+        ["min_", "scale_", "data_min_", "data_max_", "data_range_", "n_samples_seen_"],
+    ),
     (sm.MaxAbsScaler, skp.MaxAbsScaler, ["scale_", "max_abs_", "n_samples_seen_"]),
 ]
 IDS = [s[0].__name__ for s in SCALERS]

@@ -24,7 +24,9 @@ def _is_constant_feature(var: np.ndarray, mean: np.ndarray, n: np.ndarray) -> np
     return np.asarray(var <= upper_bound)
 
 
-def _handle_zeros_in_scale(scale: np.ndarray, constant_mask: np.ndarray | None = None) -> np.ndarray:
+def _handle_zeros_in_scale(
+    scale: np.ndarray, constant_mask: np.ndarray | None = None
+) -> np.ndarray:
     scale = np.array(scale, dtype=np.float64, copy=True)
     mask = scale < 10 * _EPS if constant_mask is None else constant_mask
     scale[mask] = 1.0
@@ -44,8 +46,12 @@ class _ColumnStatsScaler(ExprTransformer):
     def _init_state(self) -> ColumnStats:
         return ColumnStats.empty(len(self._fit_columns))
 
+    #: Which statistics the fit needs: moments (mean, var) and/or extrema (min, max).
+    _moments = True
+    _extrema = False
+
     def _update_state(self, state: ColumnStats, chunk: pl.LazyFrame) -> ColumnStats:
-        stats = column_stats(chunk, self._fit_columns)
+        stats = column_stats(chunk, self._fit_columns, moments=self._moments, extrema=self._extrema)
         check_finite_stats(self, self._fit_columns, stats.has_inf)
         return state.merge(stats)
 
@@ -143,7 +149,14 @@ class StandardScaler(_ColumnStatsScaler):
         "columns": [None, str, list, tuple, pl.Expr],
     }
 
-    def __init__(self, *, copy: bool = True, with_mean: bool = True, with_std: bool = True, columns: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        copy: bool = True,
+        with_mean: bool = True,
+        with_std: bool = True,
+        columns: Any = None,
+    ) -> None:
         self.copy = copy
         self.with_mean = with_mean
         self.with_std = with_std
@@ -204,6 +217,9 @@ class MinMaxScaler(_ColumnStatsScaler):
     >>> MinMaxScaler().fit_transform(np.array([[1.0], [3.0], [5.0]])).ravel()
     array([0. , 0.5, 1. ])
     """
+
+    _moments = False
+    _extrema = True
 
     _parameter_constraints: dict[str, list[Any]] = {
         "feature_range": [tuple],
@@ -296,6 +312,9 @@ class MaxAbsScaler(_ColumnStatsScaler):
     array([-1. ,  0.5])
     """
 
+    _moments = False
+    _extrema = True
+
     _parameter_constraints: dict[str, list[Any]] = {
         "copy": ["boolean"],
         "columns": [None, str, list, tuple, pl.Expr],
@@ -314,4 +333,3 @@ class MaxAbsScaler(_ColumnStatsScaler):
 
     def _offset_scale(self) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(len(self._fit_columns)), self.scale_
-
