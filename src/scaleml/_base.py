@@ -97,7 +97,7 @@ class ExprTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         check_is_fitted(self, "_state")
         data = input_data(self, X, reset=False, numeric=self._numeric, allow_nan=self._allow_nan)
         self._check_transform_input(data)
-        return self._finish(data, data.lf.select(self._select_exprs(data)))
+        return self._finish(data, self._transform_lf(data))
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
         """Fit to `X`, then transform it."""
@@ -107,6 +107,16 @@ class ExprTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         """Hook: validate the transform input (finite values, dtypes...)."""
         if self._numeric:
             check_numeric(self, data.lf.collect_schema(), self._fit_columns)
+
+    def _transform_lf(self, data: Data) -> pl.LazyFrame:
+        mapping = self._output_exprs()
+        one_to_one = all(
+            len(exprs) == 1 and exprs[0].meta.output_name() == col for col, exprs in mapping.items()
+        )
+        if one_to_one:
+            # Columns keep their place: with_columns lets Polars leave the rest untouched.
+            return data.lf.with_columns(e for exprs in mapping.values() for e in exprs)
+        return data.lf.select(self._select_exprs(data))
 
     def _select_exprs(self, data: Data) -> list[pl.Expr]:
         mapping = self._output_exprs()
