@@ -66,6 +66,8 @@ def to_numpy(result: Any) -> np.ndarray:
         result = result.to_numpy()
     if hasattr(result, "to_numpy"):
         result = result.to_numpy()
+    if hasattr(result, "toarray"):  # scipy sparse output (OneHotEncoder)
+        result = result.toarray()
     return np.asarray(result, dtype=np.float64)
 
 
