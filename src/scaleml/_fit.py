@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 from joblib import Parallel, delayed
 
-from scaleml.io import iter_batches
+from scaleml.io import annotate_read_errors, iter_batches
 
 __all__ = ["MergeableFit", "fold", "partitions"]
 
@@ -67,7 +67,10 @@ def _numpy_chunks(
     allow_nan: bool,
 ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     k = len(columns)
-    for block in iter_batches(lf, [*columns, *y_columns], batch_rows=batch_rows):
+    # An estimator whose kernel takes column-major blocks sets ``chunk_order = "F"``:
+    # Polars converts to Fortran order several times faster than to C order.
+    order = getattr(est, "chunk_order", "C")
+    for block in iter_batches(lf, [*columns, *y_columns], batch_rows=batch_rows, order=order):
         if not allow_nan:
             _check_finite_block(est, block, [*columns, *y_columns])
         X = np.ascontiguousarray(block[:, :k]) if y_columns else block
@@ -135,19 +138,20 @@ def fold(
     state : a state to merge the result into (``partial_fit``).
     progress : a :class:`scaleml._progress.Progress` told the rows of each chunk.
     """
-    parts = partitions(lf, _effective_jobs(n_jobs))
 
     def chunks_of(part: pl.LazyFrame) -> Iterable[Any]:
         if est.chunk_kind == "frame":
             return [part]
         return _numpy_chunks(est, part, columns, y_columns, batch_rows, allow_nan)
 
-    if len(parts) == 1:
-        states = [_fold_partition(est, chunks_of(parts[0]), progress)]
-    else:
-        states = Parallel(n_jobs=len(parts), prefer="threads")(
-            delayed(_fold_partition)(est, chunks_of(p), progress) for p in parts
-        )
+    with annotate_read_errors(lf):  # a corrupt file is named in the error
+        parts = partitions(lf, _effective_jobs(n_jobs))
+        if len(parts) == 1:
+            states = [_fold_partition(est, chunks_of(parts[0]), progress)]
+        else:
+            states = Parallel(n_jobs=len(parts), prefer="threads")(
+                delayed(_fold_partition)(est, chunks_of(p), progress) for p in parts
+            )
     if state is not None:
         states.insert(0, state)
     return functools.reduce(est._merge_states, states)

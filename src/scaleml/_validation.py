@@ -10,9 +10,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 import polars.selectors as cs
-from sklearn.utils.validation import _check_feature_names, _check_n_features, check_array
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    _get_feature_names,
+    check_array,
+)
 
-from scaleml.io import scan
+from scaleml.io import _is_path_list, scan
 
 __all__ = [
     "Data",
@@ -47,6 +52,8 @@ class Data:
 
 def is_eager(X: Any) -> bool:
     """Whether `X` is in-memory data that gets scikit-learn's output conventions."""
+    if _is_path_list(X):
+        return False
     if isinstance(X, (pl.DataFrame, np.ndarray, list)):
         return True
     module = type(X).__module__.split(".")[0]
@@ -67,11 +74,21 @@ def _est_name(est: Any) -> str:
 def _array_to_frame(X: np.ndarray, names: Sequence[str]) -> pl.DataFrame:
     if X.dtype == object:
         # Object arrays (mixed strings, None) are converted column by column so each
-        # column gets its own dtype instead of one Object column.
+        # column gets its own dtype instead of one Object column. A float NaN among
+        # strings is the object-array missing marker: it becomes null, not "NaN".
         return pl.DataFrame(
-            {n: pl.Series(n, X[:, i].tolist(), strict=False) for i, n in enumerate(names)}
+            {
+                n: pl.Series(n, _nan_to_none(X[:, i].tolist()), strict=False)
+                for i, n in enumerate(names)
+            }
         )
     return pl.DataFrame(X, schema=list(names), orient="row")
+
+
+def _nan_to_none(values: list[Any]) -> list[Any]:
+    if any(isinstance(v, str) for v in values):
+        return [None if isinstance(v, float) and v != v else v for v in values]
+    return values
 
 
 def input_data(
@@ -122,6 +139,9 @@ def _eager_data(
     if y_column is None:
         _check_feature_names(est, X, reset=reset)
     data = _named_data(est, frame.lazy(), features.columns, y, y_column, reset=reset, lazy=False)
+    if reset and y_column is None and _get_feature_names(X) is None:
+        # Non-string pandas column names (0, 1, ...) are not feature names to sklearn.
+        del est.feature_names_in_
     data.pandas_index = index
     return data
 
