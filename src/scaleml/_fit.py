@@ -19,13 +19,14 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import polars as pl
 from joblib import Parallel, delayed
 
+from scaleml._dask import dask_source, reduce_partition_states
 from scaleml.io import annotate_read_errors, iter_batches
 
 __all__ = ["MergeableFit", "fold", "partitions"]
@@ -100,6 +101,12 @@ def _name(c: str | pl.Expr) -> str:
     return c if isinstance(c, str) else c.meta.output_name()
 
 
+def _fold_lazy_partition(
+    est: MergeableFit[S], chunks_of: Callable[[pl.LazyFrame], Iterable[Any]], part: pl.LazyFrame
+) -> S:
+    return _fold_partition(est, chunks_of(part))
+
+
 def _fold_partition(est: MergeableFit[S], chunks: Iterable[Any], progress: Any = None) -> S:
     state = est._init_state()
     for chunk in chunks:
@@ -143,6 +150,17 @@ def fold(
         if est.chunk_kind == "frame":
             return [part]
         return _numpy_chunks(est, part, columns, y_columns, batch_rows, allow_nan)
+
+    ddf = dask_source(lf)
+    if ddf is not None:
+        states = [
+            reduce_partition_states(
+                ddf, functools.partial(_fold_lazy_partition, est, chunks_of), est._merge_states
+            )
+        ]
+        if state is not None:
+            states.insert(0, state)
+        return functools.reduce(est._merge_states, states)
 
     with annotate_read_errors(lf):  # a corrupt file is named in the error
         parts = partitions(lf, _effective_jobs(n_jobs))

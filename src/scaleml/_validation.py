@@ -64,7 +64,7 @@ def is_eager(X: Any) -> bool:
 
         return isinstance(X, pa.Table)
     # Other array-likes (objects with __array__) are in-memory data too.
-    return module != "duckdb" and hasattr(X, "__array__")
+    return module not in ("duckdb", "dask") and hasattr(X, "__array__")
 
 
 def _est_name(est: Any) -> str:

@@ -87,6 +87,11 @@ def scan(
     if isinstance(source, (str, os.PathLike)) or _is_path_list(source):
         return _scan_files(source, format, kwargs)
     module = type(source).__module__.split(".")[0]
+    if module == "dask":
+        from scaleml._dask import is_dask_dataframe, scan_dask
+
+        if is_dask_dataframe(source):
+            return scan_dask(source)
     if module == "duckdb":
         return _scan_duckdb(source)
     if module == "pyarrow":
