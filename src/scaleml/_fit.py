@@ -27,7 +27,7 @@ import polars as pl
 from joblib import Parallel, delayed
 
 from scaleml._dask import dask_source, reduce_partition_states
-from scaleml.io import annotate_read_errors, iter_batches
+from scaleml.io import annotate_read_errors, is_serial_source, iter_batches
 
 __all__ = ["MergeableFit", "fold", "partitions"]
 
@@ -51,8 +51,12 @@ class MergeableFit(Protocol[S]):
 
 
 def partitions(lf: pl.LazyFrame, n: int) -> list[pl.LazyFrame]:
-    """Split `lf` into at most `n` contiguous row ranges of near-equal size."""
-    if n <= 1:
+    """Split `lf` into at most `n` contiguous row ranges of near-equal size.
+
+    A source that refuses concurrent reads (a DuckDB relation) stays whole: its engine
+    parallelises the one query.
+    """
+    if n <= 1 or is_serial_source(lf):
         return [lf]
     n_rows = int(lf.select(pl.len()).collect().item())
     bounds = np.linspace(0, n_rows, num=min(n, max(n_rows, 1)) + 1).astype(np.int64)

@@ -25,6 +25,7 @@ __all__ = [
     "annotate_read_errors",
     "batch_rows_for",
     "cache_ipc",
+    "is_serial_source",
     "iter_batches",
     "scan",
 ]
@@ -229,7 +230,21 @@ def _infer_format(path: str) -> str:
 def _scan_duckdb(relation: Any) -> pl.LazyFrame:
     # ``relation.pl(lazy=True)`` re-executes the query on every collect; scanning the
     # relation's Arrow stream instead would yield 0 rows on the second pass of a fit.
-    return relation.pl(lazy=True)  # type: ignore[no-any-return]
+    lf: pl.LazyFrame = relation.pl(lazy=True)
+    # A DuckDB connection refuses a second concurrent query ("connection is busy"), so
+    # this source is read by one query at a time; DuckDB parallelises that query itself.
+    _SERIAL_SOURCES.add(id(lf))
+    weakref.finalize(lf, _SERIAL_SOURCES.discard, id(lf))
+    return lf
+
+
+#: ``id`` of the LazyFrames that must not be read by concurrent queries.
+_SERIAL_SOURCES: set[int] = set()
+
+
+def is_serial_source(lf: pl.LazyFrame) -> bool:
+    """Whether `lf` must be read by one query at a time (a DuckDB relation)."""
+    return id(lf) in _SERIAL_SOURCES
 
 
 def _scan_arrow(source: Any) -> pl.LazyFrame:

@@ -218,3 +218,15 @@ def test_pipeline_on_lazyframe_returns_lazyframe_and_matches_sklearn():
     assert_allclose(to_numpy(out.drop("label")), ref.transform(X), rtol=1e-10, atol=1e-12)
     ours_np = make_pipeline(sm.StandardScaler(), sm.MinMaxScaler(feature_range=(-1, 1))).fit(X)
     assert_allclose(ours_np.transform(X), ref.transform(X), rtol=1e-10, atol=1e-12)
+
+
+def test_n_jobs_on_a_duckdb_relation_reads_it_with_one_query():
+    # DuckDB refuses concurrent queries on one connection ("connection is busy").
+    import duckdb
+
+    from scaleml._fit import fold
+
+    rel = duckdb.connect().sql("select range::DOUBLE as a from range(10000)")
+    lf = sm.scan(rel)
+    est = sm.StandardScaler().fit(lf)
+    assert_allclose(fold(est, lf, n_jobs=2).mean, [4999.5])
