@@ -22,9 +22,12 @@ import pyarrow.parquet as pq
 __all__ = ["CATEGORICALS", "CHUNK_ROWS", "feature_names", "make_dataset"]
 
 #: Bumped whenever the generator changes, so stale cached directories are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: Rows generated and written per step; bounds the generator's memory.
 CHUNK_ROWS = 1_000_000
+#: Rows per parquet row group. A reader decodes a whole row group of the columns it
+#: needs at once, so this bounds every reader's memory (128 Ki rows: ~1 MiB a column).
+ROW_GROUP_ROWS = 131_072
 #: String columns and their cardinalities.
 CATEGORICALS = {"cat10": 10, "cat1000": 1_000, "cat100k": 100_000}
 #: Fraction of nulls in ``f0`` (the only column with nulls).
@@ -148,7 +151,7 @@ def _write_dataset(out: Path, n_rows: int, n_features: int, n_files: int, seed: 
             for chunk_idx, chunk_rows in enumerate(_split_chunks(file_rows)):
                 rng = np.random.default_rng([seed, file_idx, chunk_idx])
                 table = _make_chunk(rng, chunk_rows, model, vocabularies, cdfs, schema)
-                writer.write_table(table, row_group_size=CHUNK_ROWS)
+                writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
     meta = {
         "n_rows": n_rows,
         "n_features": n_features,
