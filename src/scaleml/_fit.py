@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 from joblib import Parallel, delayed
 
+from scaleml import _shared_scan
 from scaleml._dask import dask_source, reduce_partition_states
 from scaleml.io import annotate_read_errors, is_serial_source, iter_batches
 
@@ -156,6 +157,11 @@ def fold(
         return _numpy_chunks(est, part, columns, y_columns, batch_rows, allow_nan)
 
     ddf = dask_source(lf)
+    shared = _shared_scan.current()
+    if shared is not None and est.chunk_kind == "numpy" and ddf is None:
+        # Part of fit_many / a search: this pass is one request of a shared scan.
+        result = shared.request(est, lf, columns, y_columns, batch_rows, allow_nan)
+        return result if state is None else est._merge_states(state, result)
     if ddf is not None:
         states = [
             reduce_partition_states(

@@ -1,5 +1,7 @@
-"""Lazy, reproducible splits and folds assigned by a stable row hash."""
+"""Hash-based splits and folds, shared-scan training of many models, the run log."""
 
+from scaleml.model_selection._fit_many import fit_many
+from scaleml.model_selection._runlog import RunLog, read_runs
 from scaleml.model_selection._split import (
     HashKFold,
     HashStratifiedKFold,
@@ -7,4 +9,12 @@ from scaleml.model_selection._split import (
     train_test_split,
 )
 
-__all__ = ["HashKFold", "HashStratifiedKFold", "fold_expr", "train_test_split"]
+__all__ = [
+    "HashKFold",
+    "HashStratifiedKFold",
+    "RunLog",
+    "fit_many",
+    "fold_expr",
+    "read_runs",
+    "train_test_split",
+]
