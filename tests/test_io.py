@@ -24,7 +24,7 @@ from numpy.testing import assert_array_equal
 from polars.testing import assert_frame_equal
 
 import scaleml as sm
-from scaleml.io import batch_rows_for, iter_batches, scan
+from scaleml.io import DEFAULT_BATCH_BYTES, batch_rows_for, iter_batches, scan
 
 TABLE = pl.DataFrame(
     {
@@ -261,7 +261,7 @@ def test_iter_batches_default_size_follows_batch_bytes():
     lf = pl.LazyFrame({"a": np.arange(5000.0)})
     blocks = list(iter_batches(lf, ["a"]))
     assert [len(b) for b in blocks] == [5000]
-    assert batch_rows_for(1) == 64 * 2**20 // 8
+    assert batch_rows_for(1) == DEFAULT_BATCH_BYTES // 8
     assert batch_rows_for(10**9) == 1024  # never fewer rows than this
 
 

@@ -28,7 +28,7 @@ from joblib import Parallel, delayed
 
 from scaleml import _shared_scan
 from scaleml._dask import dask_source, reduce_partition_states
-from scaleml.io import annotate_read_errors, is_serial_source, iter_batches
+from scaleml.io import annotate_read_errors, batch_rows_for, is_serial_source, iter_frames
 
 __all__ = ["MergeableFit", "fold", "partitions"]
 
@@ -75,17 +75,22 @@ def _numpy_chunks(
     k = len(columns)
     # An estimator whose kernel takes column-major blocks sets ``chunk_order = "F"``:
     # Polars converts to Fortran order several times faster than to C order.
-    order = getattr(est, "chunk_order", "C")
-    for block in iter_batches(lf, [*columns, *y_columns], batch_rows=batch_rows, order=order):
+    order = "fortran" if getattr(est, "chunk_order", "C") == "F" else "c"
+    rows = batch_rows or batch_rows_for(k + len(y_columns))
+    for frame in iter_frames(lf, [*columns, *y_columns], batch_rows=rows):
+        # Features and label are converted separately: slicing one block would copy it.
+        X = frame[:, :k].to_numpy(order=order)
+        y = frame[:, k:].to_numpy(order="fortran") if y_columns else None
         if not allow_nan:
-            _check_finite_block(est, block, [*columns, *y_columns])
-        X = np.ascontiguousarray(block[:, :k]) if y_columns else block
-        if not y_columns:
+            _check_finite_block(est, X, columns)
+            if y is not None:
+                _check_finite_block(est, y, y_columns)
+        if y is None:
             yield X, None
         elif len(y_columns) == 1:
-            yield X, block[:, k]
+            yield X, y[:, 0]
         else:
-            yield X, np.ascontiguousarray(block[:, k:])
+            yield X, np.ascontiguousarray(y)
 
 
 def _check_finite_block(est: Any, block: np.ndarray, columns: Sequence[str | pl.Expr]) -> None:

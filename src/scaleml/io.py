@@ -27,11 +27,12 @@ __all__ = [
     "cache_ipc",
     "is_serial_source",
     "iter_batches",
+    "iter_frames",
     "scan",
 ]
 
 #: Target size of one numpy block handed to a kernel (rows x features x itemsize).
-DEFAULT_BATCH_BYTES = 64 * 2**20
+DEFAULT_BATCH_BYTES = 16 * 2**20
 
 _SUFFIX_FORMAT = {
     ".parquet": "parquet",
@@ -358,9 +359,27 @@ def batch_rows_for(
     Examples
     --------
     >>> batch_rows_for(8)
-    1048576
+    262144
     """
     return max(1024, batch_bytes // max(1, n_columns * itemsize))
+
+
+def iter_frames(
+    lf: pl.LazyFrame, columns: Sequence[str | pl.Expr], *, batch_rows: int
+) -> Iterator[pl.DataFrame]:
+    """Yield float64 DataFrames of `columns` with at most `batch_rows` rows each.
+
+    The engine's morsels are capped at `batch_rows` too: its default morsel size is a
+    row count whatever the width, so a wide query (hundreds of one-hot columns) would
+    otherwise buffer several times the batch.
+    """
+    exprs = [pl.col(c) if isinstance(c, str) else c for c in columns]
+    query = lf.select(e.cast(pl.Float64) for e in exprs)
+    with annotate_read_errors(lf), pl.Config(streaming_chunk_size=max(batch_rows, 1024)):
+        for frame in query.collect_batches(chunk_size=batch_rows, engine="streaming"):
+            # The streaming engine may still hand back morsels larger than chunk_size.
+            for start in range(0, frame.height, batch_rows):
+                yield frame.slice(start, batch_rows)
 
 
 def iter_batches(
@@ -387,12 +406,7 @@ def iter_batches(
     >>> [b.shape for b in iter_batches(lf, ["a", "b"], batch_rows=2)]
     [(2, 2), (1, 2)]
     """
-    exprs = [pl.col(c) if isinstance(c, str) else c for c in columns]
-    rows = batch_rows or batch_rows_for(len(exprs), np.dtype(dtype).itemsize)
-    query = lf.select(e.cast(pl.Float64) for e in exprs)
-    with annotate_read_errors(lf):
-        for frame in query.collect_batches(chunk_size=rows, engine="streaming"):
-            # The streaming engine may hand back morsels larger than chunk_size.
-            for start in range(0, frame.height, rows):
-                block = frame.slice(start, rows).to_numpy(order="fortran" if order == "F" else "c")
-                yield np.require(block, dtype=dtype, requirements=order)
+    rows = batch_rows or batch_rows_for(len(columns), np.dtype(dtype).itemsize)
+    for frame in iter_frames(lf, columns, batch_rows=rows):
+        block = frame.to_numpy(order="fortran" if order == "F" else "c")
+        yield np.require(block, dtype=dtype, requirements=order)
