@@ -184,3 +184,17 @@ def test_a_checkpoint_of_other_in_memory_data_of_the_same_shape_is_refused(tmp_p
             sm.LogisticRegression(checkpoint=ckpt).fit(X, y)
     with pytest.raises(ValueError, match="was written by a different fit"):
         sm.LogisticRegression(checkpoint=ckpt).fit(X + 1.0, y)
+
+
+def test_checkpoint_key_tells_in_memory_datasets_apart():
+    # Two in-memory frames with the same columns have the same query plan.
+    import polars as pl
+
+    import scaleml as sm
+    from scaleml._checkpoint import fingerprint
+
+    est = sm.KMeans(n_clusters=2)
+    a = pl.LazyFrame({"x": [1.0, 2.0, 3.0]})
+    b = pl.LazyFrame({"x": [1.0, 2.0, 4.0]})
+    assert fingerprint(est, a) != fingerprint(est, b)
+    assert fingerprint(est, a) == fingerprint(est, pl.LazyFrame({"x": [1.0, 2.0, 3.0]}))
