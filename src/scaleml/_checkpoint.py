@@ -23,15 +23,32 @@ def fingerprint(est: Any, lf: pl.LazyFrame, *extra: Any) -> str:
     checkpoint written by another fit is never resumed by mistake.
     """
     params = {k: v for k, v in est.get_params(deep=False).items() if k not in _IGNORED_PARAMS}
+    plan = lf.explain(optimized=False)
     text = "\n".join(
         [
             type(est).__qualname__,
             repr(sorted(params.items(), key=lambda kv: kv[0])),
-            lf.explain(optimized=False),
+            plan,
+            _content_digest(lf) if _IN_MEMORY in plan else "",
             *map(repr, extra),
         ]
     )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+#: How an in-memory DataFrame appears in a query plan.
+_IN_MEMORY = "DF ["
+
+
+def _content_digest(lf: pl.LazyFrame) -> str:
+    """A digest of the values of in-memory data, which its plan does not show.
+
+    Two in-memory frames of the same columns have the same plan; without this, a
+    checkpoint written for one could be resumed by a fit on the other.
+    """
+    row_hashes = pl.struct(pl.all()).hash(seed=0)
+    aggregates = [row_hashes.sum().alias("sum"), row_hashes.max().alias("max"), pl.len()]
+    return repr(lf.select(aggregates).collect().row(0))
 
 
 class Checkpoint:
