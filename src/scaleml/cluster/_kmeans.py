@@ -308,8 +308,8 @@ class KMeans(BaseKMeans):
         data = self._input(X, y, reset=True)
         n_features = len(data.columns)
         init = self._check_init(n_features)
+        Checkpoint(self.checkpoint, key="").ensure_writable()  # before any data is read
         ckpt = Checkpoint(self.checkpoint, fingerprint(self, data.lf))
-        ckpt.ensure_writable()
         self._sample_rows = self._sample_size(n_features)
         n_init = self._resolve_n_init(default_n_init=10)
         random_state = check_random_state(self.random_state)
