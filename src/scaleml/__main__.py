@@ -1,4 +1,4 @@
-"""Command line: ``python -m scaleml demo [--rows N]``."""
+"""Command line: ``python -m scaleml demo [--rows N]``, ``python -m scaleml drift REF CUR``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 __all__: list[str] = []
 
-_USAGE = "usage: python -m scaleml {demo} [options]   (python -m scaleml demo --help)"
+_USAGE = "usage: python -m scaleml {demo,drift} [options]   (python -m scaleml demo --help)"
 
 
 def _main(argv: list[str]) -> int:
@@ -18,6 +18,10 @@ def _main(argv: list[str]) -> int:
         from scaleml._demo import main
 
         return main(rest)
+    if command == "drift":
+        from scaleml.monitoring._cli import main as drift_main
+
+        return drift_main(rest)
     print(f"unknown command {command!r}\n{_USAGE}", file=sys.stderr)
     return 2
 
