@@ -43,7 +43,7 @@ def _dataset(est: Any) -> tuple[pl.DataFrame, str | None]:
     tags = est.__sklearn_tags__()
     if tags.estimator_type == "classifier":
         y = (X[:, 0] + X[:, 1] > np.median(X[:, 0] + X[:, 1])).astype(np.int64)
-    elif tags.estimator_type == "regressor":
+    elif tags.estimator_type == "regressor" or tags.target_tags.required:
         y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + rng.normal(scale=0.1, size=len(X))
     else:
         return df, None

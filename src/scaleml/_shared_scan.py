@@ -9,11 +9,20 @@ barrier once per pass, so 40 candidates cost about as many scans as the slowest 
 
 Because every estimator's state is exact under any chunking (a tested property), a fit
 gives the same model shared or alone.
+
+Requests are grouped by source: the same query plan over files, or the very same
+LazyFrame for in-memory and Python sources (whose plans name only their schema, so two
+of them with the same schema but different rows would look alike). A *view* made by
+:func:`shared_view` (the rows of a base LazyFrame where a mask holds, optionally mapped
+by a row-wise function such as a fitted pipeline's ``transform``) is grouped with every
+other view of its base: the cross-validation folds of a search, their train and test
+sides, are all served by one scan of the base, each request getting only its rows.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,9 +32,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from scaleml.io import annotate_read_errors, iter_batches
+from scaleml.io import annotate_read_errors, batch_rows_for, iter_batches
 
-__all__ = ["SharedScan", "current", "sharing"]
+__all__ = ["SharedScan", "View", "current", "fitting_on", "run_shared", "shared_view", "sharing"]
 
 _local = threading.local()
 
@@ -33,6 +42,88 @@ _local = threading.local()
 def current() -> SharedScan | None:
     """The shared scan the calling thread takes part in, if any."""
     return getattr(_local, "scan", None)
+
+
+@dataclass(frozen=True, eq=False)
+class View:
+    """Rows of `base` where `mask` holds, with `columns`, then mapped by `then`.
+
+    Attributes
+    ----------
+    base : the LazyFrame every view of the group is read from, once per pass.
+    mask : a Boolean expression over `base` selecting the view's rows.
+    columns : the view's columns before `then` (columns of `base`).
+    then : a row-wise map of a LazyFrame (a fitted pipeline's ``transform``), or None.
+    """
+
+    base: pl.LazyFrame
+    mask: pl.Expr
+    columns: tuple[str, ...]
+    then: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None
+
+
+#: ``id(LazyFrame) -> View`` for the LazyFrames made by :func:`shared_view`.
+_VIEWS: dict[int, View] = {}
+
+
+def shared_view(
+    base: pl.LazyFrame,
+    mask: pl.Expr,
+    *,
+    drop: Sequence[str] = (),
+    then: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None,
+) -> pl.LazyFrame:
+    """The rows of `base` where `mask` holds, as a LazyFrame a shared scan recognises.
+
+    Outside a shared scan it is an ordinary query (``base.filter(mask).drop(drop)``,
+    passed to `then`). Inside one, the passes requested over it (or over a selection of
+    its columns, see :func:`fitting_on`) join one scan of `base` with every other view
+    of `base`. `then` must map rows one to one (it is applied batch by batch).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> base = pl.LazyFrame({"x": [1.0, 2.0, 3.0], "fold": [0, 1, 0]})
+    >>> shared_view(base, pl.col("fold") == 0, drop=["fold"]).collect()["x"].to_list()
+    [1.0, 3.0]
+    """
+    raw = base.filter(mask).drop(list(drop))
+    lf = then(raw) if then is not None else raw
+    _VIEWS[id(lf)] = View(base, mask, tuple(raw.collect_schema().names()), then)
+    weakref.finalize(lf, _VIEWS.pop, id(lf), None)
+    return lf
+
+
+@contextmanager
+def fitting_on(*views: pl.LazyFrame) -> Iterator[None]:
+    """Let this thread's requests over a column selection of `views` join their scans.
+
+    Estimators often fit ``X.select(columns)`` rather than ``X`` itself; such a query
+    is recognised as a selection of a view when its plan is the view's plan with that
+    selection on top.
+    """
+    previous = getattr(_local, "hints", ())
+    _local.hints = (*previous, *views)
+    try:
+        yield
+    finally:
+        _local.hints = previous
+
+
+def _view_of(lf: pl.LazyFrame) -> View | None:
+    view = _VIEWS.get(id(lf))
+    if view is not None:
+        return view
+    for hint in getattr(_local, "hints", ()):
+        view = _VIEWS.get(id(hint))
+        if view is not None and _is_selection_of(lf, hint):
+            return view
+    return None
+
+
+def _is_selection_of(lf: pl.LazyFrame, view: pl.LazyFrame) -> bool:
+    names = lf.collect_schema().names()
+    return lf.explain(optimized=False) == view.select(names).explain(optimized=False)
 
 
 @dataclass
@@ -48,6 +139,7 @@ class _Request:
     done: bool = False
     rows: int = 0
     slots: list[int] = field(default_factory=list)
+    view: View | None = None
 
 
 def _as_expr(c: str | pl.Expr) -> pl.Expr:
@@ -55,8 +147,12 @@ def _as_expr(c: str | pl.Expr) -> pl.Expr:
 
 
 def _source_key(lf: pl.LazyFrame) -> str:
-    # Two scans of the same files (or the same LazyFrame) have the same plan.
-    return lf.explain(optimized=False)
+    # Two scans of the same files have the same plan. An in-memory frame ("DF") or a
+    # Python source is named by its schema only: only the same LazyFrame is the same data.
+    plan = lf.explain(optimized=False)
+    if "DF [" in plan or "PYTHON" in plan:
+        return f"id {id(lf)}"
+    return plan
 
 
 class SharedScan:
@@ -111,6 +207,7 @@ class SharedScan:
             batch_rows,
             allow_nan,
             state=est._init_state(),
+            view=_view_of(lf),
         )
         with self._cond:
             self._pending.append(req)
@@ -135,10 +232,14 @@ class SharedScan:
     def _run(self, requests: list[_Request]) -> None:
         groups: dict[str, list[_Request]] = {}
         for req in requests:
-            groups.setdefault(_source_key(req.lf), []).append(req)
+            key = f"view {id(req.view.base)}" if req.view else _source_key(req.lf)
+            groups.setdefault(key, []).append(req)
         for group in groups.values():
             try:
-                self._scan(group)
+                if group[0].view is not None:
+                    self._scan_views(group)
+                else:
+                    self._scan(group)
             except BaseException as exc:  # a read error fails every fit of the group
                 for req in group:
                     req.error = req.error or exc
@@ -147,16 +248,7 @@ class SharedScan:
                 req.done = True
 
     def _scan(self, group: list[_Request]) -> None:
-        union: list[pl.Expr] = []
-        names: dict[str, int] = {}
-        for req in group:
-            req.slots = []
-            for e in [*req.columns, *req.y_columns]:
-                key = str(e)
-                if key not in names:
-                    names[key] = len(union)
-                    union.append(e.alias(f"__scaleml_{len(union)}"))
-                req.slots.append(names[key])
+        union = _union(group)
         rows = [r.batch_rows for r in group if r.batch_rows]
         self.n_scans += 1
         lf = group[0].lf
@@ -165,11 +257,87 @@ class SharedScan:
                 live = [r for r in group if r.error is None]
                 list(pool.map(_update(block), live))
 
+    def _scan_views(self, group: list[_Request]) -> None:
+        """One scan of the views' base; each batch is split by mask, then fed per view."""
+        by_view: dict[int, list[_Request]] = {}
+        for req in group:
+            by_view.setdefault(id(req.view), []).append(req)
+        aliases: dict[str, str] = {}  # str(mask) -> its column in the scan
+        select: list[pl.Expr] = []
+        needed: dict[str, None] = {}
+        plans = []
+        for reqs in by_view.values():
+            view = reqs[0].view
+            assert view is not None
+            if str(view.mask) not in aliases:
+                aliases[str(view.mask)] = f"__scaleml_mask{len(aliases)}"
+                select.append(view.mask.alias(aliases[str(view.mask)]))
+            # A mapped view needs all its input columns; a plain one only what it reads.
+            exprs = [e for r in reqs for e in [*r.columns, *r.y_columns]]
+            roots = [n for e in exprs for n in e.meta.root_names()]
+            needed.update(dict.fromkeys(view.columns if view.then else roots))
+            plans.append((view, reqs, aliases[str(view.mask)], _union(reqs)))
+        select = [*(pl.col(c) for c in needed), *select]
+        rows = [r.batch_rows for r in group if r.batch_rows]
+        batch = min(rows) if rows else batch_rows_for(len(select))
+        base = plans[0][0].base
+        self.n_scans += 1
+        with annotate_read_errors(base), ThreadPoolExecutor(self.n_jobs) as pool:
+            for frame in _frames(base.select(select), batch):
+                for view, reqs, alias, union in plans:
+                    live = [r for r in reqs if r.error is None]
+                    if live:
+                        _feed_view(pool, view, frame.filter(pl.col(alias)), union, live)
+
     def leave_all(self) -> None:
         """Wake every waiting fit (used when the coordinating call is interrupted)."""
         with self._cond:
             self._live = 0
             self._cond.notify_all()
+
+
+def _union(group: list[_Request]) -> list[pl.Expr]:
+    """The distinct column expressions of `group`, aliased; sets each request's slots."""
+    union: list[pl.Expr] = []
+    names: dict[str, int] = {}
+    for req in group:
+        req.slots = []
+        for e in [*req.columns, *req.y_columns]:
+            key = str(e)
+            if key not in names:
+                names[key] = len(union)
+                union.append(e.alias(f"__scaleml_{len(union)}"))
+            req.slots.append(names[key])
+    return union
+
+
+def _frames(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
+    """Streamed frames of at most `rows` rows."""
+    for frame in lf.collect_batches(chunk_size=rows, engine="streaming"):
+        # The streaming engine may hand back morsels larger than chunk_size.
+        for start in range(0, frame.height, rows):
+            yield frame.slice(start, rows)
+
+
+def _feed_view(
+    pool: ThreadPoolExecutor,
+    view: View,
+    rows: pl.DataFrame,
+    union: list[pl.Expr],
+    requests: list[_Request],
+) -> None:
+    """Hand the rows of one view in a batch to its requests."""
+    try:
+        lf = rows.select(view.columns).lazy() if view.then else rows.lazy()
+        if view.then is not None:
+            lf = view.then(lf)
+        block = lf.select(e.cast(pl.Float64) for e in union).collect().to_numpy()
+    except BaseException as exc:  # a failing map fails this view's requests only
+        for req in requests:
+            req.error = exc
+        return
+    if len(block):
+        list(pool.map(_update(block), requests))
 
 
 def _update(block: np.ndarray) -> Callable[[_Request], None]:

@@ -16,6 +16,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
+from scaleml import _shared_scan
 from scaleml._checkpoint import Checkpoint, fingerprint
 from scaleml._fit import _numpy_chunks, fold
 from scaleml._predictor import BatchEstimator, FitInput
@@ -451,8 +452,13 @@ class _Objective:
         )
 
     def _small_data_blocks(self, n_rows: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
-        """Data that fits in ``CACHE_BYTES`` is read once and kept for every pass."""
-        if n_rows * (self.n_features + 1) * 8 > CACHE_BYTES:
+        """Data that fits in ``CACHE_BYTES`` is read once and kept for every pass.
+
+        Not in a shared scan of lazy data (fit_many, a search): there each pass is one
+        read for every fit, where caches would hold one copy of the data per fit.
+        """
+        shared = _shared_scan.current() is not None and self.fit.data.lazy
+        if shared or n_rows * (self.n_features + 1) * 8 > CACHE_BYTES:
             return None
         chunks = _numpy_chunks(
             self.est, self.fit.lf, self.fit.columns, [self.y_expr], self.est.batch_rows, False

@@ -2,6 +2,7 @@
 
 from scaleml.model_selection._fit_many import fit_many
 from scaleml.model_selection._runlog import RunLog, read_runs
+from scaleml.model_selection._search import GridSearchCV, RandomizedSearchCV
 from scaleml.model_selection._split import (
     HashKFold,
     HashStratifiedKFold,
@@ -10,8 +11,10 @@ from scaleml.model_selection._split import (
 )
 
 __all__ = [
+    "GridSearchCV",
     "HashKFold",
     "HashStratifiedKFold",
+    "RandomizedSearchCV",
     "RunLog",
     "fit_many",
     "fold_expr",

@@ -1,0 +1,122 @@
+"""Many models, one pass: forty candidates, and a fit through a Dask cluster.
+
+Groups
+------
+forty_candidates
+    ``LogisticRegression`` over 20 ``C`` (f1..f19 -> label) and ``Ridge`` over 20
+    ``alpha`` (f1..f19 -> target): ``fit_many`` (shared scans) against one
+    ``LogisticRegression(C=1)`` fit (the unit), a loop of the 40 scaleml fits, and
+    ``pandas.read_parquet`` + the 40 scikit-learn fits. Goal (10M rows): the 40 in at
+    most 3x the time of one fit. The loops are timed once (no warm-up): at 10M rows
+    each is tens of minutes.
+dask_vs_local
+    ``make_pipeline(StandardScaler(), LinearRegression())`` on ``dd.read_parquet``
+    through a 2-worker ``LocalCluster`` against the same fit in one process. The
+    cluster is started outside the timing; the peak RSS is the client process's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import runners_search as runners
+from _measure import record_peak_rss
+
+FEATURES = runners.FEATURES
+
+
+@pytest.fixture(scope="module")
+def forty_reference(dataset: str) -> np.ndarray:
+    """The 40 coefficient vectors of the scaleml loop, computed once (not timed)."""
+    return runners.scaleml_loop_forty(dataset, FEATURES)
+
+
+@pytest.fixture
+def measured_once(benchmark: Any) -> Callable[..., Any]:
+    """Time one call (no warm-up), then its peak RSS in a fresh subprocess."""
+
+    def run(func: Callable[..., Any], *args: Any) -> Any:
+        result = benchmark.pedantic(func, args=args, rounds=1, iterations=1, warmup_rounds=0)
+        if not benchmark.disabled:
+            record_peak_rss(benchmark, func, *args)
+        return result
+
+    return run
+
+
+def _check_forty(coefs: np.ndarray, reference: np.ndarray) -> None:
+    assert coefs.shape == (40, len(FEATURES))
+    # Ridge is exact; L-BFGS stopped by the same budget may differ in the last digits.
+    np.testing.assert_allclose(coefs[20:], reference[20:], rtol=1e-8)
+    np.testing.assert_allclose(coefs[:20], reference[:20], rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.benchmark(group="forty_candidates")
+def test_scaleml_fit_many_forty(
+    measured: Callable[..., Any], dataset: str, forty_reference: np.ndarray
+) -> None:
+    _check_forty(measured(runners.scaleml_fit_many_forty, dataset, FEATURES), forty_reference)
+
+
+@pytest.mark.benchmark(group="forty_candidates")
+def test_scaleml_one_fit(
+    measured: Callable[..., Any], dataset: str, forty_reference: np.ndarray
+) -> None:
+    coef = measured(runners.scaleml_one_fit, dataset, FEATURES)
+    assert coef.shape == (1, len(FEATURES))
+    unit = runners.CS.index(1.0)
+    np.testing.assert_allclose(coef[0], forty_reference[unit], rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.benchmark(group="forty_candidates")
+def test_scaleml_loop_forty(
+    measured_once: Callable[..., Any], dataset: str, forty_reference: np.ndarray
+) -> None:
+    _check_forty(measured_once(runners.scaleml_loop_forty, dataset, FEATURES), forty_reference)
+
+
+@pytest.mark.benchmark(group="forty_candidates")
+def test_pandas_sklearn_loop_forty(
+    measured_once: Callable[..., Any], dataset: str, forty_reference: np.ndarray
+) -> None:
+    coefs = measured_once(runners.sklearn_loop_forty, dataset, FEATURES)
+    assert coefs.shape == (40, len(FEATURES))
+    np.testing.assert_allclose(coefs[20:], forty_reference[20:], rtol=1e-6)
+    # The same L-BFGS on the same data: the same direction, up to the stopping point.
+    for ours, theirs in zip(forty_reference[:20], coefs[:20], strict=True):
+        assert np.corrcoef(ours, theirs)[0, 1] > 0.99
+
+
+@pytest.fixture(scope="module")
+def cluster_address() -> Iterator[str]:
+    """A 2-worker LocalCluster on 127.0.0.1, started once (outside the timings)."""
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("dask.dataframe")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", host="127.0.0.1"
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def pipeline_reference(dataset: str) -> np.ndarray:
+    return runners.local_pipeline_fit(dataset, FEATURES)
+
+
+@pytest.mark.benchmark(group="dask_vs_local")
+def test_scaleml_pipeline_local(
+    measured: Callable[..., Any], dataset: str, pipeline_reference: np.ndarray
+) -> None:
+    coef = measured(runners.local_pipeline_fit, dataset, FEATURES)
+    np.testing.assert_allclose(coef, pipeline_reference, rtol=1e-8)
+
+
+@pytest.mark.benchmark(group="dask_vs_local")
+def test_scaleml_pipeline_dask_cluster(
+    measured: Callable[..., Any], dataset: str, cluster_address: str, pipeline_reference: np.ndarray
+) -> None:
+    coef = measured(runners.dask_pipeline_fit, dataset, FEATURES, cluster_address)
+    np.testing.assert_allclose(coef, pipeline_reference, rtol=1e-8)
