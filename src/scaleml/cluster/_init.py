@@ -15,8 +15,6 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.extmath import row_norms
 
-from scaleml._kernels._kmeans import assign, hash_uniform
-
 __all__ = [
     "KMEANS_PARALLEL_ROUNDS",
     "Reservoir",
@@ -64,6 +62,8 @@ class Reservoir:
 
     def update(self, offset: int, block: np.ndarray) -> None:
         """Offer the rows ``offset .. offset + len(block) - 1`` of the stream."""
+        from scaleml._kernels._kmeans import hash_uniform  # numba: imported on first fit
+
         keys = hash_uniform(self.seed, offset, len(block))
         # Rows at or above the size-th smallest key seen so far never make the sample.
         take = np.flatnonzero(keys < self._threshold)
@@ -222,6 +222,8 @@ def kmeans_parallel(
     n_rows : int
         Rows of the data.
     """
+    from scaleml._kernels._kmeans import assign, hash_uniform  # numba: on first fit
+
     oversampling = 2.0 * n_clusters
     scale = n_rows / len(sample)
     candidates = [sample[[random_state.randint(len(sample))]] for _ in range(n_runs)]
