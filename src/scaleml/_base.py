@@ -13,10 +13,35 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from scaleml._fit import fold
 from scaleml._validation import Data, check_numeric, input_data, resolve_columns
 
-__all__ = ["ExprTransformer"]
+__all__ = ["AffineExprMixin", "ExprTransformer", "SetOutputMixin"]
 
 
-class ExprTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):  # type: ignore[call-arg,misc]
+class SetOutputMixin:
+    """``set_output`` as in scikit-learn, for estimators that build their own output.
+
+    scikit-learn's own mixin wraps ``transform`` to convert a numpy result; scaleml's
+    transforms return a LazyFrame for lazy input, which must not be wrapped, so the
+    configuration is stored here and applied by the estimator itself.
+    """
+
+    def set_output(self, *, transform: Literal["default", "pandas", "polars"] | None = None) -> Any:
+        """Choose the container of in-memory ``transform`` output, as in scikit-learn.
+
+        A lazy input always gives a LazyFrame.
+
+        Returns
+        -------
+        self
+        """
+        if transform is None:
+            return self
+        if not hasattr(self, "_sklearn_output_config"):
+            self._sklearn_output_config: dict[str, Any] = {}
+        self._sklearn_output_config["transform"] = transform
+        return self
+
+
+class ExprTransformer(SetOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):  # type: ignore[call-arg,misc]
     """A transformer whose fit is a mergeable state and whose transform is expressions.
 
     Subclasses set ``_numeric`` / ``_allow_nan``, implement the mergeable-state parts
@@ -103,6 +128,26 @@ class ExprTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
         """Fit to `X`, then transform it."""
         return self.fit(X, y, **fit_params).transform(X)
 
+    def inverse_transform(self, X: Any) -> Any:
+        """Map transformed data back: lazy in, lazy out; in-memory data as scikit-learn.
+
+        Available when the transformer defines ``_inverse_exprs``.
+
+        Returns
+        -------
+        LazyFrame, ndarray or DataFrame
+        """
+        check_is_fitted(self, "_state")
+        data = input_data(self, X, reset=False, numeric=True, allow_nan=True)
+        exprs = self._inverse_exprs()
+        out = [exprs[c].alias(c) if c in exprs else pl.col(c) for c in data.columns]
+        return self._finish(data, data.lf.select(out))
+
+    def _inverse_exprs(self) -> dict[str, pl.Expr]:
+        """Map each fitted column to the expression that undoes its transform."""
+        msg = f"{type(self).__name__} has no inverse_transform."
+        raise AttributeError(msg)
+
     def _check_transform_input(self, data: Data) -> None:
         """Hook: validate the transform input (finite values, dtypes...)."""
         if self._numeric:
@@ -148,24 +193,6 @@ class ExprTransformer(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
             return frame
         return _to_numpy(frame)
 
-    def set_output(
-        self, *, transform: Literal["default", "pandas", "polars"] | None = None
-    ) -> ExprTransformer:
-        """Choose the container of in-memory ``transform`` output, as in scikit-learn.
-
-        A lazy input always gives a LazyFrame.
-
-        Returns
-        -------
-        self
-        """
-        if transform is None:
-            return self
-        if not hasattr(self, "_sklearn_output_config"):
-            self._sklearn_output_config = {}
-        self._sklearn_output_config["transform"] = transform
-        return self
-
     # -- feature names ---------------------------------------------------------------
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Output column names, passthrough columns included, in output order.
@@ -200,3 +227,26 @@ def _to_numpy(frame: pl.DataFrame) -> np.ndarray:
     if all(dt.is_numeric() or dt == pl.Boolean for dt in frame.dtypes):
         return frame.to_numpy(order="c").astype(np.float64, copy=False)
     return frame.to_numpy()
+
+
+class AffineExprMixin:
+    """Transform ``(x - offset) / scale`` per column; subclasses give ``_offset_scale``."""
+
+    _fit_columns: list[str]
+
+    def _offset_scale(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _output_exprs(self) -> dict[str, list[pl.Expr]]:
+        offset, scale = self._offset_scale()
+        return {
+            c: [((pl.col(c).cast(pl.Float64) - float(o)) / float(s)).alias(c)]
+            for c, o, s in zip(self._fit_columns, offset, scale, strict=True)
+        }
+
+    def _inverse_exprs(self) -> dict[str, pl.Expr]:
+        offset, scale = self._offset_scale()
+        return {
+            c: pl.col(c).cast(pl.Float64) * float(s) + float(o)
+            for c, o, s in zip(self._fit_columns, offset, scale, strict=True)
+        }

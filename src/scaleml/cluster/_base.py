@@ -7,7 +7,7 @@ import copy
 import warnings
 from collections.abc import Iterable, Iterator
 from numbers import Integral, Real
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _is_arraylike_not_scalar, check_array
 
+from scaleml._base import SetOutputMixin
 from scaleml._fit import _check_finite_block
 from scaleml._predictor import BatchEstimator
 from scaleml._stats import ColumnStats
@@ -91,6 +92,7 @@ def centers_t(centers: np.ndarray) -> np.ndarray:
 
 class BaseKMeans(  # type: ignore[call-arg]
     ClassNamePrefixFeaturesOutMixin,  # type: ignore[misc]
+    SetOutputMixin,
     TransformerMixin,  # type: ignore[misc]
     ClusterMixin,  # type: ignore[misc]
     BatchEstimator,
@@ -268,24 +270,6 @@ class BaseKMeans(  # type: ignore[call-arg]
         data = self._predict_input(X)
         ct = centers_t(self.cluster_centers_)
         return -float(sum(assign(block, ct)[1].sum() for block in self._eager_blocks(data)))
-
-    def set_output(
-        self, *, transform: Literal["default", "pandas", "polars"] | None = None
-    ) -> BaseKMeans:
-        """Choose the container of in-memory ``transform`` output, as in scikit-learn.
-
-        A lazy input always gives a LazyFrame.
-
-        Returns
-        -------
-        self
-        """
-        if transform is None:
-            return self
-        if not hasattr(self, "_sklearn_output_config"):
-            self._sklearn_output_config = {}
-        self._sklearn_output_config["transform"] = transform
-        return self
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

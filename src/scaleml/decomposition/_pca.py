@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from math import log
 from numbers import Integral, Real
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -18,6 +18,7 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.extmath import fast_logdet, svd_flip
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from scaleml._base import SetOutputMixin
 from scaleml._fit import _check_finite_block, fold
 from scaleml._predictor import BatchEstimator, linear_expr
 from scaleml._validation import Data, is_eager
@@ -33,6 +34,7 @@ _MAX_AUTO_EXACT_FEATURES = 1_000
 
 class PCA(
     ClassNamePrefixFeaturesOutMixin,  # type: ignore[misc]
+    SetOutputMixin,
     TransformerMixin,  # type: ignore[misc]
     BatchEstimator,
     auto_wrap_output_keys=None,  # type: ignore[call-arg]
@@ -623,21 +625,6 @@ class PCA(
 
             return pd.DataFrame(out, columns=names, index=data.pandas_index)
         return out
-
-    def set_output(self, *, transform: Literal["default", "pandas", "polars"] | None = None) -> PCA:
-        """Choose the container of in-memory ``transform`` output, as in scikit-learn.
-
-        A lazy input always gives a LazyFrame.
-
-        Returns
-        -------
-        self
-        """
-        if transform is not None:
-            if not hasattr(self, "_sklearn_output_config"):
-                self._sklearn_output_config: dict[str, Any] = {}
-            self._sklearn_output_config["transform"] = transform
-        return self
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "components_")

@@ -6,11 +6,10 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.utils.validation import check_is_fitted
 
-from scaleml._base import ExprTransformer
+from scaleml._base import AffineExprMixin, ExprTransformer
 from scaleml._stats import ColumnStats, column_stats
-from scaleml._validation import check_finite_stats, input_data
+from scaleml._validation import check_finite_stats
 
 __all__ = ["MaxAbsScaler", "MinMaxScaler", "StandardScaler"]
 
@@ -40,7 +39,7 @@ def _count_or_counts(counts: np.ndarray) -> int | np.ndarray:
     return counts
 
 
-class _ColumnStatsScaler(ExprTransformer):
+class _ColumnStatsScaler(AffineExprMixin, ExprTransformer):
     """A scaler fitted from :class:`ColumnStats`, one engine query per partition."""
 
     def _init_state(self) -> ColumnStats:
@@ -65,37 +64,6 @@ class _ColumnStatsScaler(ExprTransformer):
                 f"{type(self).__name__}."
             )
             raise ValueError(msg)
-
-    def _scale_exprs(self, offset: np.ndarray, scale: np.ndarray) -> dict[str, list[pl.Expr]]:
-        """``(x - offset) / scale`` for each fitted column, as float64."""
-        return {
-            c: [((pl.col(c).cast(pl.Float64) - float(o)) / float(s)).alias(c)]
-            for c, o, s in zip(self._fit_columns, offset, scale, strict=True)
-        }
-
-    def inverse_transform(self, X: Any) -> Any:
-        """Undo the scaling: lazy in, lazy out; in-memory data as scikit-learn.
-
-        Returns
-        -------
-        LazyFrame, ndarray or DataFrame
-        """
-        check_is_fitted(self, "_state")
-        data = input_data(self, X, reset=False, numeric=True, allow_nan=True)
-        offset, scale = self._offset_scale()
-        exprs = {
-            c: [(pl.col(c).cast(pl.Float64) * float(s) + float(o)).alias(c)]
-            for c, o, s in zip(self._fit_columns, offset, scale, strict=True)
-        }
-        out = [e for col in data.columns for e in exprs.get(col, [pl.col(col)])]
-        return self._finish(data, data.lf.select(out))
-
-    def _output_exprs(self) -> dict[str, list[pl.Expr]]:
-        offset, scale = self._offset_scale()
-        return self._scale_exprs(offset, scale)
-
-    def _offset_scale(self) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
 
 
 class StandardScaler(_ColumnStatsScaler):
@@ -272,15 +240,6 @@ class MinMaxScaler(_ColumnStatsScaler):
             e = pl.col(c).cast(pl.Float64) * float(s) + float(m)
             exprs[c] = [(e.clip(lo, hi) if self.clip else e).alias(c)]
         return exprs
-
-    def inverse_transform(self, X: Any) -> Any:
-        """Undo the scaling: ``(x - min_) / scale_``.
-
-        Returns
-        -------
-        LazyFrame, ndarray or DataFrame
-        """
-        return super().inverse_transform(X)
 
 
 class MaxAbsScaler(_ColumnStatsScaler):

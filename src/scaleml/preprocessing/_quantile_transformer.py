@@ -11,9 +11,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from scaleml._validation import Data, input_data
+from scaleml._validation import Data
 from scaleml.preprocessing._quantile import QuantileState, QuantileTransformerBase
 
 __all__ = ["QuantileTransformer", "interp_expr", "ndtri_expr", "ndtri_ref", "segment_expr"]
@@ -390,16 +389,9 @@ class QuantileTransformer(QuantileTransformerBase):
             lf = lf.with_columns(stage.values())
         return lf.drop(stages[0].keys())
 
-    def inverse_transform(self, X: Any) -> Any:
-        """Back-projection to the original space (lazy in, lazy out).
-
-        Returns
-        -------
-        LazyFrame, ndarray or DataFrame
-        """
-        check_is_fitted(self, "_state")
-        data = input_data(self, X, reset=False, numeric=True, allow_nan=True)
-        exprs = {
+    def _inverse_exprs(self) -> dict[str, pl.Expr]:
+        """Back-projection to the original space (lazy in, lazy out)."""
+        return {
             c: pl.col(c)
             .cast(pl.Float64)
             .map_batches(
@@ -407,11 +399,8 @@ class QuantileTransformer(QuantileTransformerBase):
                 return_dtype=pl.Float64,
                 is_elementwise=True,
             )
-            .alias(c)
             for j, c in enumerate(self._fit_columns)
         }
-        out = [exprs.get(c, pl.col(c)) for c in data.columns]
-        return self._finish(data, data.lf.select(out))
 
     def _inverse_batch(self, quantiles: np.ndarray) -> Callable[[pl.Series], pl.Series]:
         def inverse(s: pl.Series) -> pl.Series:

@@ -9,16 +9,15 @@ import numpy as np
 import polars as pl
 from scipy import stats
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
 
-from scaleml._validation import input_data
+from scaleml._base import AffineExprMixin
 from scaleml.preprocessing._data import _handle_zeros_in_scale
 from scaleml.preprocessing._quantile import QuantileState, QuantileTransformerBase
 
 __all__ = ["RobustScaler"]
 
 
-class RobustScaler(QuantileTransformerBase):
+class RobustScaler(AffineExprMixin, QuantileTransformerBase):
     """Scale features using statistics that are robust to outliers.
 
     The scikit-learn estimator of the same name, fitted out-of-core: ``(x - median) /
@@ -133,27 +132,3 @@ class RobustScaler(QuantileTransformerBase):
         offset = self.center_ if self.center_ is not None else np.zeros(k)
         scale = self.scale_ if self.scale_ is not None else np.ones(k)
         return offset, scale
-
-    def _output_exprs(self) -> dict[str, list[pl.Expr]]:
-        offset, scale = self._offset_scale()
-        return {
-            c: [((pl.col(c).cast(pl.Float64) - float(o)) / float(s)).alias(c)]
-            for c, o, s in zip(self._fit_columns, offset, scale, strict=True)
-        }
-
-    def inverse_transform(self, X: Any) -> Any:
-        """Scale back to the original representation: ``x * scale_ + center_``.
-
-        Returns
-        -------
-        LazyFrame, ndarray or DataFrame
-        """
-        check_is_fitted(self, "_state")
-        data = input_data(self, X, reset=False, numeric=True, allow_nan=True)
-        offset, scale = self._offset_scale()
-        exprs = {
-            c: pl.col(c).cast(pl.Float64) * float(s) + float(o)
-            for c, o, s in zip(self._fit_columns, offset, scale, strict=True)
-        }
-        out = [exprs[c].alias(c) if c in exprs else pl.col(c) for c in data.columns]
-        return self._finish(data, data.lf.select(out))
