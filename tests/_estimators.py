@@ -25,6 +25,7 @@ ALL_ESTIMATORS = [
     sm.Ridge(positive=True),
     sm.RidgeCV(),
     sm.LogisticRegression(max_iter=1000),
+    sm.LogisticRegression(solver="newton-cholesky"),
     sm.SGDClassifier(tol=None, random_state=0),
     sm.SGDClassifier(loss="log_loss", penalty="elasticnet", average=True, tol=None, random_state=0),
     sm.SGDRegressor(random_state=0),

@@ -18,9 +18,12 @@ from numba import njit
 
 __all__ = [
     "add_compensated",
+    "binomial_hessian_weights_reference",
     "binomial_loss_grad",
+    "binomial_loss_grad_hess",
     "binomial_loss_grad_reference",
     "multinomial_loss_grad",
+    "multinomial_loss_grad_proba",
     "multinomial_loss_grad_reference",
 ]
 
@@ -143,6 +146,116 @@ def multinomial_loss_grad(
             grad[1, k, d] += err
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _hess_half_binomial(raw: float) -> float:
+    # scikit-learn's cgrad_hess_half_binomial: p (1 - p) = exp(-raw) / (1 + exp(-raw))^2,
+    # and its first-order Taylor term exp(raw) far in the left tail.
+    if raw > -37.0:
+        tmp = math.exp(-raw)
+        return tmp / (1.0 + tmp) ** 2
+    return math.exp(raw)
+
+
+@njit(cache=True, nogil=True)
+def binomial_loss_grad_hess(
+    X: np.ndarray,
+    codes: np.ndarray,
+    class_weight: np.ndarray,
+    coef: np.ndarray,
+    intercept: float,
+    grad: np.ndarray,
+    loss: np.ndarray,
+    hess_weights: np.ndarray,
+    nonpos: np.ndarray,
+) -> None:
+    """:func:`binomial_loss_grad`, plus the pointwise Hessian of every row.
+
+    The caller turns ``hess_weights`` into the block's Hessian with one BLAS product,
+    ``X1' diag(hess_weights) X1``.
+
+    Parameters
+    ----------
+    X, codes, class_weight, coef, intercept, grad, loss
+        As :func:`binomial_loss_grad`.
+    hess_weights : (n,) output: ``sw_i * p_i (1 - p_i)`` of every row.
+    nonpos : (2,) accumulator: the weight of the rows whose pointwise Hessian is not
+        positive (underflow), and the total weight (scikit-learn's hessian_warning).
+    """
+    n, d = X.shape
+    for i in range(n):
+        raw = intercept
+        for j in range(d):
+            raw += X[i, j] * coef[j]
+        y = codes[i]
+        sw = class_weight[int(y)]
+        li, gi = _loss_grad_half_binomial(y, raw)
+        h = _hess_half_binomial(raw)
+        hess_weights[i] = sw * h
+        if h <= 0.0:
+            nonpos[0] += sw
+        nonpos[1] += sw
+        loss[0], err = _two_sum(loss[0], sw * li)
+        loss[1] += err
+        gi *= sw
+        for j in range(d):
+            grad[0, j], err = _two_sum(grad[0, j], gi * X[i, j])
+            grad[1, j] += err
+        grad[0, d], err = _two_sum(grad[0, d], gi)
+        grad[1, d] += err
+
+
+@njit(cache=True, nogil=True)
+def multinomial_loss_grad_proba(
+    X: np.ndarray,
+    codes: np.ndarray,
+    class_weight: np.ndarray,
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    grad: np.ndarray,
+    loss: np.ndarray,
+    proba: np.ndarray,
+) -> None:
+    """:func:`multinomial_loss_grad`, plus the predicted probabilities of every row.
+
+    The caller builds the block's Hessian from ``proba`` with one BLAS product per
+    pair of classes.
+
+    Parameters
+    ----------
+    X, codes, class_weight, coef, intercept, grad, loss
+        As :func:`multinomial_loss_grad`.
+    proba : (n, K) output: the softmax of every row's scores.
+    """
+    n, d = X.shape
+    k_classes = coef.shape[0]
+    raw = np.empty(k_classes)
+    for i in range(n):
+        top = -np.inf
+        for k in range(k_classes):
+            r = intercept[k]
+            for j in range(d):
+                r += X[i, j] * coef[k, j]
+            raw[k] = r
+            top = max(top, r)
+        sum_exps = 0.0
+        for k in range(k_classes):
+            sum_exps += math.exp(raw[k] - top)
+        code = int(codes[i])
+        sw = class_weight[code]
+        loss[0], err = _two_sum(loss[0], sw * (math.log(sum_exps) + top - raw[code]))
+        loss[1] += err
+        for k in range(k_classes):
+            p = math.exp(raw[k] - top) / sum_exps
+            proba[i, k] = p
+            gk = p - 1.0 if k == code else p
+            gk *= sw
+            for j in range(d):
+                grad[0, k, j], err = _two_sum(grad[0, k, j], gk * X[i, j])
+                grad[1, k, j] += err
+            grad[0, k, d], err = _two_sum(grad[0, k, d], gk)
+            grad[1, k, d] += err
+
+
 def add_compensated(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Merge two compensated totals (leading axis: sum, compensation) with TwoSum."""
     t = a[0] + b[0]
@@ -180,3 +293,13 @@ def multinomial_loss_grad_reference(
     G[np.arange(len(idx)), idx] -= 1.0
     G *= sw[:, None]
     return float(sw @ loss), np.hstack([G.T @ X, G.sum(axis=0)[:, None]])
+
+
+def binomial_hessian_weights_reference(
+    X: np.ndarray, codes: np.ndarray, class_weight: np.ndarray, coef: np.ndarray, intercept: float
+) -> np.ndarray:
+    """Pure-numpy ``hess_weights`` of :func:`binomial_loss_grad_hess`."""
+    raw = X @ coef + intercept
+    # p (1 - p) as p(raw) p(-raw): no cancellation in 1 - p where p is near 1.
+    p, q = 1.0 / (1.0 + np.exp(-raw)), 1.0 / (1.0 + np.exp(raw))
+    return np.asarray(class_weight[codes.astype(np.int64)] * p * q)

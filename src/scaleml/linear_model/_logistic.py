@@ -1,4 +1,8 @@
-"""LogisticRegression: full-batch L-BFGS, one streaming pass per loss evaluation."""
+"""LogisticRegression: full-batch L-BFGS or Newton-Cholesky, streaming the data.
+
+L-BFGS makes one pass over the data per evaluation of the loss; Newton-Cholesky one
+pass per Newton iteration (loss, gradient and Hessian together).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import hashlib
 import logging
 import os
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -15,6 +21,7 @@ from scipy import optimize
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from threadpoolctl import threadpool_limits
 
 from scaleml import _shared_scan
 from scaleml._checkpoint import Checkpoint, fingerprint
@@ -31,27 +38,48 @@ from scaleml.linear_model._linear_classifier import (
     label_codes,
     labels_of,
 )
+from scaleml.linear_model._newton_cholesky import (
+    Evaluation,
+    NewtonCholesky,
+    add_binomial_hessian,
+    add_multinomial_hessian,
+    assemble_hessian,
+)
 
 __all__ = ["LogisticRegression"]
 
 logger = logging.getLogger(__name__)
 
-_State = tuple[np.ndarray, np.ndarray]
+#: One pass: compensated (loss, gradient) totals; for Newton-Cholesky also the summed
+#: Hessian blocks and the weight of non-positive pointwise Hessians.
+_State = tuple[np.ndarray, ...]
+
+#: The solvers implemented (scikit-learn's others raise a ValueError at fit).
+_SOLVERS = ("lbfgs", "newton-cholesky")
 
 #: Data up to this size (one block's budget) is read once and kept for every pass.
 CACHE_BYTES = DEFAULT_BATCH_BYTES
 
 
 class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEstimator):  # type: ignore[misc]
-    """Logistic regression (binary and multinomial) fitted out-of-core with L-BFGS.
+    """Logistic regression (binary and multinomial) fitted out-of-core.
 
-    The scikit-learn estimator of the same name with ``solver="lbfgs"``: the same
-    objective (mean of the sample losses plus ``||w||^2 / (2 C n)``, intercept not
-    penalised; multinomial with one coefficient row per class), the same SciPy
-    L-BFGS-B call, hence the same coefficients. Each evaluation of the loss and its
-    gradient is one streaming pass over the data: a numba kernel per block, summed
-    over blocks (and over ``n_jobs`` partitions in threads). Memory stays one block
-    plus the model, whatever the number of rows.
+    The scikit-learn estimator of the same name with ``solver="lbfgs"`` or
+    ``solver="newton-cholesky"``: the same objective (mean of the sample losses plus
+    ``||w||^2 / (2 C n)``, intercept not penalised; multinomial with one coefficient
+    row per class), the same solvers step for step, hence the same coefficients.
+    Every pass over the data is a numba kernel per block, summed over blocks (and over
+    ``n_jobs`` partitions in threads). Memory stays one block plus the model, whatever
+    the number of rows.
+
+    - ``"lbfgs"`` (the default, as in scikit-learn): SciPy's L-BFGS-B, one streaming
+      pass per evaluation of the loss and its gradient; typically 50 to 100 passes.
+    - ``"newton-cholesky"``: Newton's method; one pass computes the loss, the gradient
+      and the Hessian at a point (the Hessian with BLAS, ``d^2`` operations per row for
+      ``d`` coefficients: ``n_features + 1``, times ``n_classes`` for the multinomial),
+      so a Newton iteration costs one pass and a fit typically 5 to 15 passes. It is
+      the recommended solver for out-of-core data with up to a few hundred features
+      (times classes), where reading the data dominates the cost of a pass.
 
     Parameters
     ----------
@@ -66,7 +94,9 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
     dual : bool, default=False
         Only False is supported.
     tol : float, default=1e-4
-        L-BFGS stops when the largest gradient component is below `tol`.
+        L-BFGS stops when the largest gradient component is below `tol`;
+        Newton-Cholesky when that holds and half the squared Newton decrement
+        (``g' H^-1 g / 2``, the predicted decrease of the objective) is below `tol`.
     fit_intercept : bool, default=True
     intercept_scaling : float, default=1
         Unused (liblinear only); kept for compatibility.
@@ -74,10 +104,12 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
         Weights of the classes; "balanced" uses the class counts of the first query.
     random_state : int, RandomState instance or None, default=None
         Unused (lbfgs is deterministic); kept for compatibility.
-    solver : {"lbfgs"}, default="lbfgs"
-        Other scikit-learn solvers raise a ValueError.
+    solver : {"lbfgs", "newton-cholesky"}, default="lbfgs"
+        Other scikit-learn solvers raise a ValueError. Newton-Cholesky falls back to
+        L-BFGS, with scikit-learn's warnings, where scikit-learn's does (singular
+        Hessian, failed line search).
     max_iter : int, default=100
-        Maximum number of L-BFGS iterations.
+        Maximum number of L-BFGS or Newton iterations.
     verbose : int, default=0
         Show a progress line (rows/s, pass k of n, ETA) and the loss of every pass.
     warm_start : bool, default=False
@@ -88,10 +120,12 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
     batch_rows : int or None, default=None
         Rows per block handed to the kernel (default: about 64 MiB per block).
     checkpoint : str, path or None, default=None
-        File where every evaluation of the loss is saved, atomically, as the fit
-        goes. After a crash, the same fit replays L-BFGS from it without reading the
-        data again for the evaluations already done, then continues: the result is
-        identical to an uninterrupted fit. The file is removed when the fit ends.
+        File where the fit is saved, atomically, after every pass over the data: with
+        L-BFGS every evaluation of the loss, replayed after a crash without reading the
+        data again; with Newton-Cholesky the solver's state (coefficients, iteration,
+        line search) and the last evaluation, from which it continues. Either way the
+        result is identical to an uninterrupted fit. The file is removed when the fit
+        ends.
 
     Attributes
     ----------
@@ -99,7 +133,7 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_iter_ : ndarray of shape (1,)
-        L-BFGS iterations.
+        L-BFGS or Newton iterations (as scikit-learn counts them).
     n_passes_ : int
         Passes over the data made by the last ``fit`` call (evaluations of the loss
         answered from a checkpoint are not passes).
@@ -118,7 +152,15 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
     ['a', 'a', 'b', 'b']
     >>> round(clf.score(lf, y="label"), 2)
     1.0
+    >>> newton = LogisticRegression(solver="newton-cholesky").fit(lf, y="label")
+    >>> newton.n_passes_ <= 10
+    True
+    >>> bool(abs(newton.coef_ - clf.coef_).max() < 1e-3)
+    True
     """
+
+    # The kernel only reads its blocks: fits sharing a scan share one read-only copy.
+    chunk_readonly = True
 
     _parameter_constraints: dict[str, list[Any]] = {
         "penalty": [
@@ -211,22 +253,22 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
                 FutureWarning,
                 stacklevel=3,
             )
-        if self.solver != "lbfgs":
+        if self.solver not in _SOLVERS:
             msg = (
-                f"scaleml's LogisticRegression supports solver='lbfgs' only (full-batch "
-                f"L-BFGS, one streaming pass over the data per evaluation); got "
-                f"solver={self.solver!r}. For stochastic training on huge data use "
-                "scaleml.SGDClassifier(loss='log_loss')."
+                "scaleml's LogisticRegression supports solver='newton-cholesky' (one "
+                "streaming pass over the data per Newton iteration) and solver='lbfgs' "
+                f"only (one pass per evaluation); got solver={self.solver!r}. For "
+                "stochastic training on huge data use scaleml.SGDClassifier(loss='log_loss')."
             )
             raise ValueError(msg)
         if penalty not in ("l2", None):
             msg = (
-                f"Solver lbfgs supports only 'l2' or None penalties, got {penalty} penalty "
-                f"(l1_ratio={self.l1_ratio!r}). Use l1_ratio=0."
+                f"Solver {self.solver} supports only 'l2' or None penalties, got {penalty} "
+                f"penalty (l1_ratio={self.l1_ratio!r}). Use l1_ratio=0."
             )
             raise ValueError(msg)
         if self.dual:
-            msg = f"Solver lbfgs supports only dual=False, got dual={self.dual}"
+            msg = f"Solver {self.solver} supports only dual=False, got dual={self.dual}"
             raise ValueError(msg)
         if self.penalty is None:
             if self.C != 1.0:
@@ -238,14 +280,26 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
             return float(np.inf)
         return float(self.C) if penalty is not None else float(np.inf)
 
-    # -- mergeable state of one pass: compensated (loss, gradient) totals ---------------
+    # -- mergeable state of one pass ------------------------------------------------------
+    # L-BFGS: compensated (loss, gradient) totals. Newton-Cholesky (``_pass_hessian``):
+    # also the Hessian blocks, summed in float64 with BLAS (only the solver's step
+    # depends on them, never the point it converges to), and the weight of rows whose
+    # pointwise Hessian underflowed, for scikit-learn's hessian_warning.
     def _init_state(self) -> _State:
-        return np.zeros(2), np.zeros((2, *self._grad_shape))
+        state = (np.zeros(2), np.zeros((2, *self._grad_shape)))
+        if not getattr(self, "_pass_hessian", False):
+            return state
+        d1 = self._grad_shape[-1]  # features + intercept
+        k = self._grad_shape[0]
+        blocks = (d1, d1) if len(self._grad_shape) == 1 else (k, k, d1, d1)
+        return (*state, np.zeros(blocks), np.zeros(2))
 
     def _update_state(self, state: _State, chunk: tuple[np.ndarray, np.ndarray]) -> _State:
         from scaleml._kernels._logistic import binomial_loss_grad, multinomial_loss_grad
 
         X, codes = chunk
+        if len(state) == 4:
+            return self._update_newton_state(state, X, codes)
         loss, grad = state
         coef, intercept = self._pass_model
         if coef.ndim == 1:
@@ -254,17 +308,38 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
             multinomial_loss_grad(X, codes, self._class_weight, coef, intercept, grad, loss)
         return loss, grad
 
+    def _update_newton_state(self, state: _State, X: np.ndarray, codes: np.ndarray) -> _State:
+        from scaleml._kernels._logistic import binomial_loss_grad_hess, multinomial_loss_grad_proba
+
+        loss, grad, hess, nonpos = state
+        coef, intercept = self._pass_model
+        cw = self._class_weight
+        if coef.ndim == 1:
+            weights = np.empty(len(X))
+            binomial_loss_grad_hess(
+                X, codes, cw, coef, float(intercept), grad, loss, weights, nonpos
+            )
+            add_binomial_hessian(hess, X, weights)
+        else:
+            # Column-major: each class's probabilities are contiguous for the products.
+            proba = np.empty((len(X), len(coef)), order="F")
+            multinomial_loss_grad_proba(X, codes, cw, coef, intercept, grad, loss, proba)
+            add_multinomial_hessian(hess, X, proba, cw[codes.astype(np.intp)])
+        return loss, grad, hess, nonpos
+
     def _merge_states(self, a: _State, b: _State) -> _State:
         from scaleml._kernels._logistic import add_compensated
 
-        return add_compensated(a[0], b[0]), add_compensated(a[1], b[1])
+        merged = add_compensated(a[0], b[0]), add_compensated(a[1], b[1])
+        return merged if len(a) == 2 else (*merged, a[2] + b[2], a[3] + b[3])
 
     def _finalize_state(self, state: _State) -> None:
-        """Unused: the state of a pass is one evaluation of the L-BFGS objective."""
+        """Unused: the state of a pass is one evaluation of the objective."""
 
     # -- fitting --------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> LogisticRegression:
-        """Fit the model on `X`, `y`, streaming the data once per L-BFGS evaluation.
+        """Fit the model on `X`, `y`, streaming the data once per L-BFGS evaluation or
+        Newton iteration.
 
         Parameters
         ----------
@@ -297,14 +372,61 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
         binary = n_classes == 2
         self._grad_shape = (n_features + 1,) if binary else (n_classes, n_features + 1)
         x0 = self._x0(warm, n_classes, n_features)
-        objective = _Objective(self, fit, labels, l2, sw_sum, x0)
-        result = objective.minimize(x0)
-        self.n_passes_ = objective.n_passes
-        self.n_iter_ = np.asarray([self._check_result(result)], dtype=np.int32)
-        self._set_coef(result.x, n_classes, n_features)
-        objective.checkpoint.remove()
-        del self._pass_model
+        key = fingerprint(self, fit.lf, hashlib.sha256(x0.tobytes()).hexdigest(), data_digest(fit))
+        checkpoint = Checkpoint(self.checkpoint, key=key)
+        try:
+            if self.solver == "newton-cholesky":
+                x, n_iter, passes = self._solve_newton(fit, labels, l2, sw_sum, x0, checkpoint)
+            else:
+                saved = checkpoint.load()
+                passes = _Passes(self, fit, labels, l2, sw_sum)
+                objective = _Objective(
+                    passes,
+                    saved[0] if saved else {},
+                    lambda cache: checkpoint.save(cache, position=len(cache)),
+                )
+                result = objective.minimize(x0)
+                x, n_iter = result.x, self._check_result(result)
+        finally:
+            for name in ("_pass_model", "_pass_hessian"):
+                self.__dict__.pop(name, None)
+        self.n_passes_ = passes.n_passes
+        self.n_iter_ = np.asarray([n_iter], dtype=np.int32)
+        self._set_coef(x, n_classes, n_features)
+        checkpoint.remove()
         return self
+
+    def _solve_newton(
+        self,
+        fit: FitInput,
+        labels: Labels,
+        l2: float,
+        sw_sum: float,
+        x0: np.ndarray,
+        checkpoint: Checkpoint,
+    ) -> tuple[np.ndarray, int, _Passes]:
+        """scikit-learn's NewtonCholeskySolver, one pass per evaluation of the objective."""
+        saved = checkpoint.load()  # a checkpoint of another fit fails before any read
+        passes = _Passes(self, fit, labels, l2, sw_sum)
+
+        def fallback(
+            x: np.ndarray, maxiter: int, cache: dict[bytes, Any], save: Callable[..., None]
+        ) -> tuple[np.ndarray, int, bool]:
+            result = _Objective(passes, cache, save).minimize(x, maxiter=maxiter)
+            return result.x, self._check_result(result, maxiter, hint=False), result.status == 0
+
+        solver = NewtonCholesky(
+            passes.evaluate_newton,
+            fallback,
+            n_classes=len(labels.classes),
+            fit_intercept=self.fit_intercept,
+            l2=l2,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            checkpoint=checkpoint,
+        )
+        x, n_iter = solver.solve(x0, saved)
+        return x, n_iter, passes
 
     def _check_labels(self, labels: Labels) -> None:
         if labels.n_rows == 0:
@@ -355,22 +477,25 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
         self.coef_ = coef[None, :] if n_classes == 2 else coef
         self.intercept_ = np.atleast_1d(np.asarray(intercept, dtype=np.float64)).copy()
 
-    def _check_result(self, result: Any) -> int:
-        n_iter = min(int(result.nit), self.max_iter)
+    def _check_result(self, result: Any, max_iter: int | None = None, hint: bool = True) -> int:
+        """scikit-learn's ``_check_optimize_result``: iterations, ConvergenceWarning."""
+        max_iter = self.max_iter if max_iter is None else max_iter
+        n_iter = min(int(result.nit), max_iter)
         if result.status != 0:
             msg = (
                 f"lbfgs failed to converge after {n_iter} iteration(s) "
                 f"(status={result.status}):\n{result.message}\n"
             )
-            if n_iter == self.max_iter:
+            if n_iter == max_iter:
                 msg += (
                     "\nIncrease the number of iterations to improve the convergence "
-                    f"(max_iter={self.max_iter})."
+                    f"(max_iter={max_iter})."
                 )
-            msg += (
-                "\nYou might also want to scale the data as shown in:\n"
-                "    https://scikit-learn.org/stable/modules/preprocessing.html"
-            )
+            if hint:
+                msg += (
+                    "\nYou might also want to scale the data as shown in:\n"
+                    "    https://scikit-learn.org/stable/modules/preprocessing.html"
+                )
             warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         return n_iter
 
@@ -402,57 +527,34 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
         return self._predict_log_proba(X)
 
 
-class _Objective:
-    """The L-BFGS objective of a fit: one streaming pass per new evaluation.
+@dataclass
+class _Passes:
+    """The streaming passes of one fit: each evaluates the objective at one point.
 
-    Every evaluation is cached under the exact bytes of its argument and saved to the
-    checkpoint. L-BFGS-B is deterministic given the values it receives, so a fit
-    restarted after a crash replays the same sequence of arguments: those already in
-    the checkpoint are answered from it with no pass over the data.
+    Data that fits in ``CACHE_BYTES`` is read once and kept for every pass.
     """
 
-    def __init__(
-        self,
-        est: LogisticRegression,
-        fit: FitInput,
-        labels: Labels,
-        l2: float,
-        sw_sum: float,
-        x0: np.ndarray,
-    ) -> None:
-        self.est = est
-        self.fit = fit
-        self.l2 = l2
-        self.sw_sum = sw_sum
-        self.n_classes = len(labels.classes)
-        self.n_features = len(fit.columns)
-        self.y_expr = label_codes(fit.y_columns[0], labels.classes)
-        key = fingerprint(est, fit.lf, hashlib.sha256(x0.tobytes()).hexdigest(), data_digest(fit))
-        self.checkpoint = Checkpoint(est.checkpoint, key=key)
-        saved = self.checkpoint.load()
-        self.cache: dict[bytes, tuple[float, np.ndarray]] = saved[0] if saved else {}
-        self.n_passes = 0
-        self.blocks = self._small_data_blocks(labels.n_rows)
-        self.progress = Progress(
-            est.verbose, type(est).__name__, n_passes=max(est.max_iter, 1), total_rows=labels.n_rows
-        )
+    est: LogisticRegression
+    fit: FitInput
+    labels: Labels
+    l2: float
+    sw_sum: float
+    n_passes: int = 0
 
-    def minimize(self, x0: np.ndarray) -> Any:
-        return optimize.minimize(
-            self,
-            x0,
-            method="L-BFGS-B",
-            jac=True,
-            options={
-                "maxiter": self.est.max_iter,
-                "maxls": 50,
-                "gtol": self.est.tol,
-                "ftol": 64 * np.finfo(float).eps,
-            },
+    def __post_init__(self) -> None:
+        self.n_classes = len(self.labels.classes)
+        self.n_features = len(self.fit.columns)
+        self.y_expr = label_codes(self.fit.y_columns[0], self.labels.classes)
+        self.blocks = self._small_data_blocks(self.labels.n_rows)
+        self.progress = Progress(
+            self.est.verbose,
+            type(self.est).__name__,
+            n_passes=max(self.est.max_iter, 1),
+            total_rows=self.labels.n_rows,
         )
 
     def _small_data_blocks(self, n_rows: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
-        """Data that fits in ``CACHE_BYTES`` is read once and kept for every pass.
+        """The blocks of data that fits in ``CACHE_BYTES``, else None.
 
         Not in a shared scan of lazy data (fit_many, a search): there each pass is one
         read for every fit, where caches would hold one copy of the data per fit.
@@ -466,39 +568,42 @@ class _Objective:
         # Copy the label so the reader's block (features and label) can be freed.
         return [(X, y.copy()) for X, y in chunks if y is not None]
 
-    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        key = x.tobytes()
-        if key not in self.cache:
-            self.cache[key] = self._evaluate(x)
-            self.checkpoint.save(self.cache, position=len(self.cache))
-        else:
-            logger.debug("evaluation answered from the checkpoint, no pass over the data")
-        value, grad = self.cache[key]
-        return value, grad.copy()
-
-    def _evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+    def _run(self, x: np.ndarray, hessian: bool) -> tuple[np.ndarray, ...]:
+        """One pass at `x`: the summed state, compensations folded in."""
         est = self.est
         coef, intercept = est._unpack(x, self.n_classes, self.n_features)
         est._pass_model = (coef, intercept)
+        est._pass_hessian = hessian
         self.progress.start_pass(self.n_passes)
-        if self.blocks is not None:
-            loss_sum, grad_sum = est._init_state()
-            for chunk in self.blocks:
-                loss_sum, grad_sum = est._update_state((loss_sum, grad_sum), chunk)
-                self.progress.update(len(chunk[0]))
-        else:
-            loss_sum, grad_sum = fold(
-                est,
-                self.fit.lf,
-                columns=self.fit.columns,
-                y_columns=[self.y_expr],
-                batch_rows=est.batch_rows,
-                n_jobs=est.n_jobs,
-                allow_nan=False,
-                progress=self.progress,
-            )
+        # One BLAS thread for the Hessian's products of tall, thin blocks: OpenBLAS
+        # workers spinning next to the engine's decoding threads oversubscribe the cores
+        # (measured: 100 times slower on 2 busy cores). Parallelism comes from n_jobs.
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.blocks is not None:
+                state = est._init_state()
+                for chunk in self.blocks:
+                    state = est._update_state(state, chunk)
+                    self.progress.update(len(chunk[0]))
+            else:
+                state = fold(
+                    est,
+                    self.fit.lf,
+                    columns=self.fit.columns,
+                    y_columns=[self.y_expr],
+                    batch_rows=est.batch_rows,
+                    n_jobs=est.n_jobs,
+                    allow_nan=False,
+                    progress=self.progress,
+                )
         self.n_passes += 1
-        loss_sum, grad_sum = loss_sum[0] + loss_sum[1], grad_sum[0] + grad_sum[1]
+        return (state[0][0] + state[0][1], state[1][0] + state[1][1], *state[2:])
+
+    def _objective(
+        self, x: np.ndarray, loss_sum: float, grad_sum: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Mean loss plus L2 term and its gradient, flat in scikit-learn's layout."""
+        est = self.est
+        coef, _ = est._unpack(x, self.n_classes, self.n_features)
         value = loss_sum / self.sw_sum + 0.5 * self.l2 * float(np.sum(coef * coef))
         grad = grad_sum / self.sw_sum
         d = self.n_features
@@ -510,3 +615,63 @@ class _Objective:
             grad = (grad if est.fit_intercept else grad[:, :d]).ravel(order="F")
         self.progress.end_pass(loss=value, max_abs_grad=float(np.max(np.abs(grad))))
         return value, np.ascontiguousarray(grad)
+
+    def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Loss and gradient at `x` (one pass)."""
+        loss_sum, grad_sum = self._run(x, hessian=False)
+        return self._objective(x, float(loss_sum), grad_sum)
+
+    def evaluate_newton(self, x: np.ndarray) -> Evaluation:
+        """Loss, gradient and Hessian at `x` (one pass)."""
+        loss_sum, grad_sum, hess_sum, nonpos = self._run(x, hessian=True)
+        value, grad = self._objective(x, float(loss_sum), grad_sum)
+        hessian = assemble_hessian(hess_sum, self.sw_sum, self.l2, self.est.fit_intercept)
+        # scikit-learn's test: more than 25% of the (weighted) pointwise Hessians <= 0.
+        warn = bool(nonpos[1] > 0 and nonpos[0] / nonpos[1] > 0.25)
+        return Evaluation(value, grad, hessian, warn)
+
+
+class _Objective:
+    """The L-BFGS objective of a fit: one streaming pass per new evaluation.
+
+    Every evaluation is cached under the exact bytes of its argument and saved (by
+    `save`, to the checkpoint). L-BFGS-B is deterministic given the values it
+    receives, so a fit restarted after a crash replays the same sequence of
+    arguments: those already in the checkpoint are answered from it with no pass over
+    the data.
+    """
+
+    def __init__(
+        self,
+        passes: _Passes,
+        cache: dict[bytes, tuple[float, np.ndarray]],
+        save: Callable[[dict[bytes, tuple[float, np.ndarray]]], None],
+    ) -> None:
+        self.passes = passes
+        self.cache = cache
+        self.save = save
+
+    def minimize(self, x0: np.ndarray, maxiter: int | None = None) -> Any:
+        est = self.passes.est
+        return optimize.minimize(
+            self,
+            x0,
+            method="L-BFGS-B",
+            jac=True,
+            options={
+                "maxiter": est.max_iter if maxiter is None else maxiter,
+                "maxls": 50,
+                "gtol": est.tol,
+                "ftol": 64 * np.finfo(float).eps,
+            },
+        )
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        key = x.tobytes()
+        if key not in self.cache:
+            self.cache[key] = self.passes.evaluate(x)
+            self.save(self.cache)
+        else:
+            logger.debug("evaluation answered from the checkpoint, no pass over the data")
+        value, grad = self.cache[key]
+        return value, grad.copy()
