@@ -30,9 +30,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         description="Generate a parquet dataset and fit a scaleml pipeline on it out-of-core.",
     )
     parser.add_argument("--rows", type=int, default=20_000_000, help="rows to generate")
-    parser.add_argument("--data", type=Path, default=Path("scaleml-demo-data"),
-                        help="directory the dataset is cached in")
-    parser.add_argument("--max-iter", type=int, default=30, help="L-BFGS iterations")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("scaleml-demo-data"),
+        help="directory the dataset is cached in",
+    )
+    parser.add_argument("--max-iter", type=int, default=30, help="Newton iterations at most")
     return parser.parse_args(argv)
 
 
@@ -48,9 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     path = make_dataset(args.rows, args.data)
     size = sum(p.stat().st_size for p in path.glob("*.parquet"))
-    print(f"data: {args.rows:,} rows in {path} ({size / 2**30:.2f} GiB parquet, "
-          f"{args.rows * 25 * 8 / 2**30:.1f} GiB as float64 in memory) "
-          f"[{time.perf_counter() - t0:.1f} s]")
+    print(
+        f"data: {args.rows:,} rows in {path} ({size / 2**30:.2f} GiB parquet, "
+        f"{args.rows * 25 * 8 / 2**30:.1f} GiB as float64 in memory) "
+        f"[{time.perf_counter() - t0:.1f} s]"
+    )
 
     files = sorted(str(p) for p in path.glob("*.parquet"))
     # The last file is held out: a split that needs no pass over the data.
@@ -59,9 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     pipe = make_pipeline(
         sm.SimpleImputer(strategy="mean", columns=cs.numeric()),
         sm.StandardScaler(columns=cs.numeric()),
-        sm.OneHotEncoder(columns=["cat10", "cat1000"], handle_unknown="ignore",
-                         min_frequency=0.002, sparse_output=False),
-        sm.LogisticRegression(C=1.0, max_iter=args.max_iter, tol=1e-6, verbose=1),
+        sm.OneHotEncoder(
+            columns=["cat10", "cat1000"],
+            handle_unknown="ignore",
+            min_frequency=0.002,
+            sparse_output=False,
+        ),
+        # Newton-Cholesky: one pass per Newton step, ~5-10 passes instead of ~50-100.
+        sm.LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=args.max_iter, verbose=1),
     )
     t1 = time.perf_counter()
     pipe.fit(train, y="label")
@@ -70,8 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     accuracy = pipe.score(test, y="label")
     score_s = time.perf_counter() - t2
     model = pipe[-1]
-    print(f"fit: {fit_s:.1f} s, {int(model.n_iter_[0])} L-BFGS iterations, "
-          f"{model.n_features_in_} features after encoding")
+    print(
+        f"fit: {fit_s:.1f} s, {int(model.n_iter_[0])} Newton iterations "
+        f"({model.n_passes_} passes over the data), "
+        f"{model.n_features_in_} features after encoding"
+    )
     print(f"held-out accuracy: {accuracy:.4f} [{score_s:.1f} s]")
     print(f"peak memory (RSS): {peak_rss_mb():,.0f} MiB, with {os.cpu_count()} cores")
     return 0

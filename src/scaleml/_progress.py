@@ -84,7 +84,7 @@ class Progress:
             )
             eta = f" ETA {max(left, 0) / rate:,.0f}s"
         line = (
-            f"\r{self.desc}: pass {self.pass_index + 1}/{self.n_passes} "
+            f"\r{self.desc}: pass {self.pass_index + 1}/{max(self.n_passes, self.pass_index + 1)} "
             f"{self.rows:,} rows {rate:,.0f} rows/s{eta}{suffix}"
         )
         self.stream.write(line)
