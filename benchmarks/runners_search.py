@@ -66,7 +66,8 @@ def scaleml_fit_many_forty(glob: str, cols: Sequence[str]) -> np.ndarray:
     """The 40 candidates with ``scaleml.model_selection.fit_many`` (shared scans).
 
     The classifiers and the regressors have different labels, hence two calls: the 20
-    logistic fits share every L-BFGS pass, the 20 ridge fits their one pass.
+    logistic fits share every L-BFGS pass, the 20 ridge fits their one pass. Every core
+    updates the candidates on each batch (``n_jobs=-1``).
 
     Parameters
     ----------
@@ -84,8 +85,8 @@ def scaleml_fit_many_forty(glob: str, cols: Sequence[str]) -> np.ndarray:
     with _budgeted():
         data = sm.scan(glob)
         logistic, ridge = _candidates()
-        sm.fit_many(logistic, data.select([*cols, "label"]), "label", log_to=None)
-        sm.fit_many(ridge, data.select([*cols, "target"]), "target", log_to=None)
+        sm.fit_many(logistic, data.select([*cols, "label"]), "label", n_jobs=-1, log_to=None)
+        sm.fit_many(ridge, data.select([*cols, "target"]), "target", n_jobs=-1, log_to=None)
         return _coefs(logistic, ridge)
 
 

@@ -30,8 +30,8 @@ FEATURES = runners.FEATURES
 
 @pytest.fixture(scope="module")
 def forty_reference(dataset: str) -> np.ndarray:
-    """The 40 coefficient vectors of the scaleml loop, computed once (not timed)."""
-    return runners.scaleml_loop_forty(dataset, FEATURES)
+    """scikit-learn's 40 coefficient vectors, computed once (not timed)."""
+    return runners.sklearn_loop_forty(dataset, FEATURES)
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def measured_once(benchmark: Any) -> Callable[..., Any]:
 
 def _check_forty(coefs: np.ndarray, reference: np.ndarray) -> None:
     assert coefs.shape == (40, len(FEATURES))
-    # Ridge is exact; L-BFGS stopped by the same budget may differ in the last digits.
+    # Ridge is exact; L-BFGS-B is the same call on both sides (see test_bench_logistic).
     np.testing.assert_allclose(coefs[20:], reference[20:], rtol=1e-8)
     np.testing.assert_allclose(coefs[:20], reference[:20], rtol=1e-3, atol=1e-4)
 
@@ -82,12 +82,8 @@ def test_scaleml_loop_forty(
 def test_pandas_sklearn_loop_forty(
     measured_once: Callable[..., Any], dataset: str, forty_reference: np.ndarray
 ) -> None:
-    coefs = measured_once(runners.sklearn_loop_forty, dataset, FEATURES)
-    assert coefs.shape == (40, len(FEATURES))
-    np.testing.assert_allclose(coefs[20:], forty_reference[20:], rtol=1e-6)
-    # The same L-BFGS on the same data: the same direction, up to the stopping point.
-    for ours, theirs in zip(forty_reference[:20], coefs[:20], strict=True):
-        assert np.corrcoef(ours, theirs)[0, 1] > 0.99
+    # Threaded BLAS makes scikit-learn's L-BFGS reproducible to about 1e-5 only.
+    _check_forty(measured_once(runners.sklearn_loop_forty, dataset, FEATURES), forty_reference)
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,15 @@ of them with the same schema but different rows would look alike). A *view* made
 by a row-wise function such as a fitted pipeline's ``transform``) is grouped with every
 other view of its base: the cross-validation folds of a search, their train and test
 sides, are all served by one scan of the base, each request getting only its rows.
+
+Each fit gets its own copy of its columns of a batch (fits may modify their chunks),
+unless its estimator declares ``chunk_readonly = True``: fits of those reading the same
+columns share one read-only copy per batch.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -140,6 +145,7 @@ class _Request:
     rows: int = 0
     slots: list[int] = field(default_factory=list)
     view: View | None = None
+    keys: list[Any] = field(default_factory=list)
 
 
 def _as_expr(c: str | pl.Expr) -> pl.Expr:
@@ -155,6 +161,15 @@ def _source_key(lf: pl.LazyFrame) -> str:
     return plan
 
 
+def _threads(n_jobs: int | None) -> int:
+    """Threads for `n_jobs`, counted as joblib does (-1: one per core)."""
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return max(1, n_jobs)
+
+
 class SharedScan:
     """A barrier where the passes of `n_fits` concurrent fits become shared scans.
 
@@ -163,7 +178,8 @@ class SharedScan:
     n_fits : int
         Number of fits (threads) taking part.
     n_jobs : int, optional
-        Threads updating the fits' states on each batch (kernels release the GIL).
+        Threads updating the fits' states on each batch (kernels release the GIL);
+        -1: one per core.
     """
 
     def __init__(self, n_fits: int, n_jobs: int | None = None) -> None:
@@ -171,7 +187,7 @@ class SharedScan:
         self._live = n_fits
         self._pending: list[_Request] = []
         self._running = False
-        self.n_jobs = n_jobs or 1
+        self.n_jobs = _threads(n_jobs)
         #: Number of scans made (each reads its source once).
         self.n_scans = 0
         #: Rows each estimator (by ``id``) was fed, over all its passes.
@@ -208,6 +224,7 @@ class SharedScan:
             allow_nan,
             state=est._init_state(),
             view=_view_of(lf),
+            keys=[_expr_key(c) for c in [*columns, *y_columns]],
         )
         with self._cond:
             self._pending.append(req)
@@ -262,21 +279,22 @@ class SharedScan:
         by_view: dict[int, list[_Request]] = {}
         for req in group:
             by_view.setdefault(id(req.view), []).append(req)
-        aliases: dict[str, str] = {}  # str(mask) -> its column in the scan
+        aliases: dict[Any, str] = {}  # mask -> its column in the scan
         select: list[pl.Expr] = []
         needed: dict[str, None] = {}
         plans = []
         for reqs in by_view.values():
             view = reqs[0].view
             assert view is not None
-            if str(view.mask) not in aliases:
-                aliases[str(view.mask)] = f"__scaleml_mask{len(aliases)}"
-                select.append(view.mask.alias(aliases[str(view.mask)]))
+            mask = _expr_key(view.mask)
+            if mask not in aliases:
+                aliases[mask] = f"__scaleml_mask{len(aliases)}"
+                select.append(view.mask.alias(aliases[mask]))
             # A mapped view needs all its input columns; a plain one only what it reads.
             exprs = [e for r in reqs for e in [*r.columns, *r.y_columns]]
             roots = [n for e in exprs for n in e.meta.root_names()]
             needed.update(dict.fromkeys(view.columns if view.then else roots))
-            plans.append((view, reqs, aliases[str(view.mask)], _union(reqs)))
+            plans.append((view, reqs, aliases[mask], _union(reqs)))
         select = [*(pl.col(c) for c in needed), *select]
         rows = [r.batch_rows for r in group if r.batch_rows]
         batch = min(rows) if rows else batch_rows_for(len(select))
@@ -296,14 +314,23 @@ class SharedScan:
             self._cond.notify_all()
 
 
+def _expr_key(e: str | pl.Expr) -> Any:
+    """An exact identity of a column: ``str(expr)`` abbreviates literals (``[0, 1, … 9]``)."""
+    if isinstance(e, str):
+        return ("col", e)
+    try:
+        return e.meta.serialize()
+    except Exception:  # not serialisable (a Python function): never merged with another
+        return ("unique", id(e))
+
+
 def _union(group: list[_Request]) -> list[pl.Expr]:
     """The distinct column expressions of `group`, aliased; sets each request's slots."""
     union: list[pl.Expr] = []
-    names: dict[str, int] = {}
+    names: dict[Any, int] = {}
     for req in group:
         req.slots = []
-        for e in [*req.columns, *req.y_columns]:
-            key = str(e)
+        for e, key in zip([*req.columns, *req.y_columns], req.keys, strict=True):
             if key not in names:
                 names[key] = len(union)
                 union.append(e.alias(f"__scaleml_{len(union)}"))
@@ -313,10 +340,12 @@ def _union(group: list[_Request]) -> list[pl.Expr]:
 
 def _frames(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
     """Streamed frames of at most `rows` rows."""
-    for frame in lf.collect_batches(chunk_size=rows, engine="streaming"):
-        # The streaming engine may hand back morsels larger than chunk_size.
-        for start in range(0, frame.height, rows):
-            yield frame.slice(start, rows)
+    # Morsels capped at the batch too (see scaleml.io.iter_frames).
+    with pl.Config(streaming_chunk_size=max(rows, 1024)):
+        for frame in lf.collect_batches(chunk_size=rows, engine="streaming"):
+            # The streaming engine may hand back morsels larger than chunk_size.
+            for start in range(0, frame.height, rows):
+                yield frame.slice(start, rows)
 
 
 def _feed_view(
@@ -340,24 +369,50 @@ def _feed_view(
         list(pool.map(_update(block), requests))
 
 
+_Chunk = tuple[np.ndarray, np.ndarray | None, bool]
+
+
+def _chunk(block: np.ndarray, slots: list[int], k: int, order: str) -> _Chunk:
+    """``(X, y, finite)``: new arrays of the columns `slots` of `block` (`k` features)."""
+    X = block[:, slots[:k]]  # fancy indexing: one new C-contiguous array
+    if order == "F":
+        X = np.asfortranarray(X)
+    y: np.ndarray | None = None
+    if len(slots) == k + 1:
+        y = np.ascontiguousarray(block[:, slots[k]])
+    elif len(slots) > k:
+        y = block[:, slots[k:]]
+    finite = bool(np.isfinite(X).all() and (y is None or np.isfinite(y).all()))
+    return X, y, finite
+
+
 def _update(block: np.ndarray) -> Callable[[_Request], None]:
     from scaleml._fit import _check_finite_block
 
+    # Estimators may own (and modify) their chunks, so each gets its own copy, except
+    # those declaring ``chunk_readonly = True``: they share one read-only copy per batch.
+    shared: dict[tuple[Any, ...], _Chunk] = {}
+    lock = threading.Lock()
+
+    def chunk_of(req: _Request) -> _Chunk:
+        k, order = len(req.columns), getattr(req.est, "chunk_order", "C")
+        if not getattr(req.est, "chunk_readonly", False):
+            return _chunk(block, req.slots, k, order)
+        key = (tuple(req.slots), k, order)
+        with lock:
+            if key not in shared:
+                X, y, finite = _chunk(block, req.slots, k, order)
+                for a in (X, y):
+                    if a is not None:
+                        a.flags.writeable = False
+                shared[key] = X, y, finite
+            return shared[key]
+
     def apply(req: _Request) -> None:
         try:
-            cols = block[:, req.slots]
-            k = len(req.columns)
-            if not req.allow_nan:
-                _check_finite_block(req.est, cols, [*req.columns, *req.y_columns])
-            X = np.ascontiguousarray(cols[:, :k])
-            if not req.y_columns:
-                y = None
-            elif len(req.y_columns) == 1:
-                y = np.ascontiguousarray(cols[:, k])
-            else:
-                y = np.ascontiguousarray(cols[:, k:])
-            if getattr(req.est, "chunk_order", "C") == "F":
-                X = np.asfortranarray(X)
+            X, y, finite = chunk_of(req)
+            if not req.allow_nan and not finite:
+                _check_finite_block(req.est, block[:, req.slots], [*req.columns, *req.y_columns])
             req.state = req.est._update_state(req.state, (X, y))
             req.rows += len(X)
         except BaseException as exc:

@@ -243,7 +243,7 @@ def test_lazy_data_with_an_array_target(frame):
 
 
 @settings(max_examples=5, deadline=None)
-@given(batch_rows=st.integers(min_value=5, max_value=400), n_jobs=st.sampled_from([None, 2]))
+@given(batch_rows=st.integers(min_value=5, max_value=400), n_jobs=st.sampled_from([None, 2, -1]))
 def test_any_chunking_gives_the_same_results(batch_rows, n_jobs):
     data = _frame(300, seed=1).lazy().drop("label")
     grid = {"alpha": ALPHAS}
@@ -389,3 +389,16 @@ def test_in_memory_frames_of_one_schema_are_not_confused():
     )
     assert_allclose(a.coef_, sm.Ridge().fit(X[:50], X[:50, 0]).coef_)
     assert_allclose(b.coef_, sm.Ridge().fit(X[50:] * 5, X[50:, 1]).coef_)
+
+
+def test_columns_differing_in_long_literals_are_not_merged():
+    # str() of an expression abbreviates long lists ([0, 1, … 99]): two label encodings
+    # printing alike must still be read as two columns.
+    lf = pl.LazyFrame({"y": np.arange(100)})
+    keys = list(range(100))
+    same = pl.col("y").replace_strict(keys, [float(k) for k in keys])
+    other = pl.col("y").replace_strict(keys, [7.0 if k == 50 else float(k) for k in keys])
+    assert str(same) == str(other)
+    fits = [lambda e=e: fold(_Sum(), lf, columns=[e]) for e in (same, other)]
+    results, shared = _shared_scan.run_shared(fits)
+    assert results == [4950.0, 4907.0] and shared.n_scans == 1

@@ -42,6 +42,13 @@ def fit_many(
     candidates cost about as many scans as the slowest one. Each model equals the one
     its own ``fit`` gives.
 
+    What runs where: the fits and the shared scans are threads of this process (the
+    barrier is one machine's; joblib's backend is not used). With a dask DataFrame,
+    a pass over the dask data itself (LogisticRegression's) maps the partitions on
+    the workers and tree-merges the states there, candidate by candidate, bypassing
+    the shared scan; a pass over a query derived from it (Ridge selects its columns
+    first) is a shared scan here, of partitions computed by the workers.
+
     Parameters
     ----------
     estimators : sequence of scaleml estimators

@@ -57,6 +57,8 @@ class FoldScore:
     """
 
     chunk_kind = "numpy"
+    # Blocks are only read (shared read-only between the scores of one batch).
+    chunk_readonly = True
 
     def __init__(self, model: Any, metric: str) -> None:
         self.model = model
@@ -102,7 +104,8 @@ class FoldScore:
         if (codes < 0).any():
             msg = (
                 f"The scored rows hold labels the model was not fitted on (classes: "
-                f"{list(self.classes)}); scoring={self.metric!r} is undefined for them."
+                f"{np.asarray(self.classes).tolist()}); scoring={self.metric!r} is undefined "
+                "for them."
             )
             raise ValueError(msg)
         if self.metric == "neg_log_loss":

@@ -38,7 +38,7 @@ from scaleml import _shared_scan
 from scaleml._fit import fold
 from scaleml._hash import ROW_INDEX
 from scaleml._predictor import Y_PREFIX
-from scaleml._validation import is_eager
+from scaleml._validation import _hint, is_eager
 from scaleml.io import scan
 from scaleml.model_selection._fit_many import shared_source
 from scaleml.model_selection._runlog import RunLog, data_fingerprint
@@ -122,7 +122,7 @@ def _with_label(lf: pl.LazyFrame, y: Any) -> tuple[pl.LazyFrame, str | None]:
     names = lf.collect_schema().names()
     if isinstance(y, str):
         if y not in names:
-            msg = f"y={y!r} is not a column of X; columns are {names}."
+            msg = f"y={y!r} is not a column of X. {_hint(y, names)}".rstrip()
             raise ValueError(msg)
         return lf, y
     if y is None:
@@ -349,7 +349,8 @@ class _HashSearchMixin:
             super().fit(X, y, **params)  # type: ignore[misc]
         finally:
             del self._cv_in_memory
-        candidates, n_splits, out = self.__dict__.pop("_search_out")
+            captured = self.__dict__.pop("_search_out", None)
+        candidates, n_splits, out = captured
         self._log(candidates, n_splits, out, "in-memory", {})
         return self
 
@@ -364,7 +365,10 @@ class _HashSearchMixin:
     ) -> dict[str, Any]:
         # Kept for the run log: the per-fold times and errors cv_results_ does not hold.
         self._search_out = (list(candidate_params), n_splits, list(out))
-        return super()._format_results(candidate_params, n_splits, out, more_results)  # type: ignore[misc]
+        results: dict[str, Any] = super()._format_results(  # type: ignore[misc]
+            candidate_params, n_splits, out, more_results
+        )
+        return results
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()  # type: ignore[misc]
@@ -391,8 +395,10 @@ class _HashSearchMixin:
         out = self._outcomes_to_out(candidates, outcomes, n_splits)
         self.n_splits_ = n_splits
         self.multimetric_ = False
-        results = self._format_results(candidates, n_splits, out)
-        self.__dict__.pop("_search_out")
+        try:
+            results = self._format_results(candidates, n_splits, out)
+        finally:
+            self.__dict__.pop("_search_out", None)
         rows_seen = {i: shared.rows_seen.get(id(o.final)) for i, o in enumerate(outcomes)}
         self._log(candidates, n_splits, out, data_fingerprint(search.source), rows_seen)
         self._select_and_refit(results, search)
@@ -470,6 +476,8 @@ class _HashSearchMixin:
         log = RunLog(self.log_to)
         run = log.new_run()
         name = type(self.estimator).__name__
+        if isinstance(self.estimator, Pipeline):
+            name += f"[{', '.join(type(step).__name__ for _, step in self.estimator.steps)}]"
         scoring = self.scoring if isinstance(self.scoring, str) else repr(self.scoring)
         rows = []
         for i, o in enumerate(out):
@@ -519,7 +527,7 @@ class _HashSearchMixin:
 _LOG_TO = [None, str, os.PathLike]
 
 
-class GridSearchCV(_HashSearchMixin, _SkGridSearchCV):
+class GridSearchCV(_HashSearchMixin, _SkGridSearchCV):  # type: ignore[misc]
     """Exhaustive search over a parameter grid, every fold of every candidate shared.
 
     scikit-learn's ``GridSearchCV`` (same parameters, attributes and ``cv_results_``),
@@ -530,9 +538,10 @@ class GridSearchCV(_HashSearchMixin, _SkGridSearchCV):
       whose passes over the data meet at one barrier: each pass is one scan feeding
       every fit its fold's rows (folds are hash masks of one base query), and each
       held-out fold is scored from the same scans with a streaming metric. A search of
-      40 single-pass candidates reads the data about once, plus once for the refit.
-      ``n_jobs`` threads update the fits on each batch. Fit times include the waits at
-      the barrier.
+      40 single-pass candidates (Ridge) on 5 folds reads the data twice (fits, then
+      scores), plus once to refit the best; an L-BFGS one about as often as its
+      slowest fit makes passes. ``n_jobs`` threads update the fits on each batch. Fit
+      times include the waits at the barrier.
     - Pipelines: the preprocessing steps are fitted once per fold and per group of
       candidates with the same preprocessing parameters (cheap engine queries); the
       final steps' passes are shared.
@@ -637,7 +646,7 @@ class GridSearchCV(_HashSearchMixin, _SkGridSearchCV):
         return list(ParameterGrid(self.param_grid))
 
 
-class RandomizedSearchCV(_HashSearchMixin, _SkRandomizedSearchCV):
+class RandomizedSearchCV(_HashSearchMixin, _SkRandomizedSearchCV):  # type: ignore[misc]
     """Randomized search over parameters, every fold of every candidate shared.
 
     scikit-learn's ``RandomizedSearchCV`` (same parameters, attributes and
