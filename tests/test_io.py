@@ -305,3 +305,49 @@ def test_iter_batches_peak_memory_is_bounded_by_the_batch(tmp_path):
     # Measured: ~21 MB of engine buffers, whatever the number of rows; iterating over
     # the collected data instead grows the peak by more than the data's 64 MB.
     assert growth < 0.6 * data_bytes, f"peak RSS grew by {growth / 2**20:.0f} MiB"
+
+
+_MEASURE_LABEL = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np
+    from scaleml.io import iter_batches, scan
+    from scaleml.linear_model._linear_classifier import label_codes
+
+    def peak():
+        unit = 1 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit
+
+    lf = scan(sys.argv[1])
+    before = peak()
+    y = label_codes("label", np.array(["neg", "pos"]))
+    rows = sum(len(b) for b in iter_batches(lf, ["a", "b", "c", y], batch_rows=50_000))
+    print(rows, peak() - before)
+    """
+)
+
+
+def test_label_encoding_keeps_the_query_streaming(tmp_path):
+    # Polars 2.1 runs Expr.replace_strict outside the streaming engine, which silently
+    # materialised whole fits (14 GB for a 20M-row logistic regression). Label codes go
+    # through scaleml._exprs.replace_strict, which streams.
+    n = 2_000_000
+    rng = np.random.default_rng(0)
+    path = tmp_path / "labelled.parquet"
+    frame = pl.DataFrame(rng.random((n, 3)), schema=["a", "b", "c"]).with_columns(
+        label=pl.Series(np.where(rng.random(n) < 0.5, "neg", "pos"))
+    )
+    frame.write_parquet(path, row_group_size=10_000)
+    del frame
+    env = {**os.environ, "POLARS_MAX_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE_LABEL, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    rows, growth = map(int, out.stdout.split())
+    assert rows == n
+    data_bytes = n * 4 * 8
+    assert growth < 0.6 * data_bytes, f"peak RSS grew by {growth / 2**20:.0f} MiB"

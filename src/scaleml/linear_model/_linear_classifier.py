@@ -19,6 +19,7 @@ from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_y, check_is_fitted
 
+from scaleml._exprs import replace_strict
 from scaleml._predictor import FitInput, linear_expr
 from scaleml._validation import Data, check_numeric, input_data
 
@@ -94,7 +95,7 @@ def label_codes(column: str, classes: np.ndarray, default: float | None = None) 
     kwargs: dict[str, Any] = {"return_dtype": pl.Float64}
     if default is not None:
         kwargs["default"] = default
-    return pl.col(column).replace_strict(classes.tolist(), codes, **kwargs).alias(column)
+    return replace_strict(pl.col(column), classes.tolist(), codes, **kwargs).alias(column)
 
 
 def class_weight_vector(class_weight: Any, labels: Labels) -> np.ndarray:
@@ -194,7 +195,7 @@ class LinearClassifierOutputMixin:
             return out.alias("prediction")
         missing = pl.any_horizontal([d.is_null() | d.is_nan() for d in decisions])
         best = pl.concat_list(decisions).list.arg_max()
-        named = best.replace_strict(list(range(len(labels))), labels)
+        named = replace_strict(best, list(range(len(labels))), labels)
         return pl.when(missing).then(None).otherwise(named).alias("prediction")
 
     def _proba_names(self) -> list[str]:

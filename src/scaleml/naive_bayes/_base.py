@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import _check_y
 
+from scaleml._exprs import replace_strict
 from scaleml._fit import _check_finite_block, fold
 from scaleml._predictor import BatchEstimator, FitInput
 from scaleml._validation import Data
@@ -129,8 +130,11 @@ class BaseNB(ClassifierMixin, BatchEstimator):  # type: ignore[misc]
         else:
             self._check_known(found)
         if isinstance(y, str):
-            codes = pl.col(y).replace_strict(
-                self.classes_.tolist(), list(range(len(self.classes_))), return_dtype=pl.Float64
+            codes = replace_strict(
+                pl.col(y),
+                self.classes_.tolist(),
+                list(range(len(self.classes_))),
+                return_dtype=pl.Float64,
             )
             return fit_input, codes
         codes_arr = np.searchsorted(self.classes_, y).astype(np.float64)
@@ -218,7 +222,8 @@ class BaseNB(ClassifierMixin, BatchEstimator):  # type: ignore[misc]
 
     def _prediction_expr(self, columns: list[str]) -> pl.Expr:
         best = pl.concat_list(self._jll_exprs(columns)).list.arg_max()
-        label = best.replace_strict(
+        label = replace_strict(
+            best,
             list(range(len(self.classes_))),
             self.classes_.tolist(),
             return_dtype=pl.Series(self.classes_).dtype,

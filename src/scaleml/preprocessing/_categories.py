@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 from sklearn.utils._missing import is_scalar_nan
 
+from scaleml._exprs import replace_strict
 from scaleml._validation import check_finite_stats
 
 __all__ = [
@@ -245,9 +246,12 @@ def code_expr(
     value, `unknown_code` for anything else."""
     unknown = pl.lit(unknown_code, dtype=out)
     if values:
-        mapped = key.replace_strict(
-            pl.Series(values, dtype=dtype), pl.Series(list(codes), dtype=out),
-            default=unknown, return_dtype=out,
+        mapped = replace_strict(
+            key,
+            pl.Series(values, dtype=dtype),
+            pl.Series(list(codes), dtype=out),
+            default=unknown,
+            return_dtype=out,
         )
     else:
         mapped = unknown
