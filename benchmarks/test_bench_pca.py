@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import runners_decomposition as runners
+from _measure import reference_or_none
 
 pytestmark = pytest.mark.benchmark(group="pca_fit")
 
@@ -23,12 +24,15 @@ BATCH_ROWS = 100_000
 
 
 @pytest.fixture(scope="module")
-def reference(dataset: str) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's in-memory PCA, computed once (outside the timings)."""
-    return runners.pandas_sklearn_pca(dataset, FEATURES, N_COMPONENTS)
+def reference(dataset: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """scikit-learn's in-memory PCA, computed once (outside the timings); None if it
+    runs out of memory."""
+    return reference_or_none(runners.pandas_sklearn_pca, dataset, FEATURES, N_COMPONENTS)
 
 
 def _assert_exact(result: tuple[np.ndarray, np.ndarray], reference: Any) -> None:
+    if reference is None:
+        return
     variance, components = result
     np.testing.assert_allclose(variance, reference[0], rtol=1e-8)
     np.testing.assert_allclose(components, reference[1], rtol=1e-6, atol=1e-8)
@@ -47,8 +51,9 @@ def test_sklearn_incremental_pca_partial_fit(
     variance, components = measured(
         runners.sklearn_incremental_pca_partial_fit, dataset, FEATURES, N_COMPONENTS, BATCH_ROWS
     )
-    assert components.shape == reference[1].shape
     assert np.isfinite(variance).all()
+    if reference is not None:
+        assert components.shape == reference[1].shape
 
 
 def test_scaleml_pca_fit(
