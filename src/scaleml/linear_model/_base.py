@@ -30,6 +30,7 @@ __all__ = [
     "SW_COLUMN",
     "GramState",
     "LinearModelBase",
+    "PartialFitMixin",
     "set_intercept",
     "streaming_r2",
 ]
@@ -431,3 +432,21 @@ def _check_finite(est: Any, X: np.ndarray, columns: list[str]) -> None:
             "(scaleml.SimpleImputer) or drop those rows."
         )
         raise ValueError(msg)
+
+
+class PartialFitMixin:
+    """``partial_fit`` for the one-pass linear models (not RidgeCV, as in scikit-learn)."""
+
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        """Add a chunk of rows to the fit; any split of the data gives the same model.
+
+        Parameters
+        ----------
+        X, y, sample_weight : as in :meth:`fit`
+
+        Returns
+        -------
+        self
+        """
+        self._fit(X, y, sample_weight, partial=True)  # type: ignore[attr-defined]
+        return self

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from scaleml.linear_model._base import GramState, LinearModelBase, set_intercept
+from scaleml.linear_model._base import GramState, LinearModelBase, PartialFitMixin, set_intercept
 from scaleml.linear_model._gram_solve import eigh_sorted, nnls_gram, pinv_solve, solve_spd
 
 __all__ = ["LinearRegression"]
@@ -16,7 +16,7 @@ __all__ = ["LinearRegression"]
 _EPS = np.finfo(np.float64).eps
 
 
-class LinearRegression(LinearModelBase):
+class LinearRegression(PartialFitMixin, LinearModelBase):
     """Ordinary least squares linear regression, fitted exactly in one pass.
 
     The scikit-learn estimator of the same name, fitted out-of-core: one streaming pass
@@ -44,7 +44,7 @@ class LinearRegression(LinearModelBase):
         Constrain the coefficients to be non-negative (non-negative least squares on
         the Gram system, as scikit-learn's ``scipy.optimize.nnls`` on the data).
     batch_rows : int, default=None
-        Rows per block read from the data (default: about 64 MiB per block).
+        Rows per block read from the data (default: about 8 MiB per block).
 
     Attributes
     ----------
@@ -128,20 +128,6 @@ class LinearRegression(LinearModelBase):
         self
         """
         self._fit(X, y, sample_weight, partial=False)
-        return self
-
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegression:
-        """Add a chunk of rows to the fit; any split of the data gives the same model.
-
-        Parameters
-        ----------
-        X, y, sample_weight : as in :meth:`fit`
-
-        Returns
-        -------
-        self
-        """
-        self._fit(X, y, sample_weight, partial=True)
         return self
 
     def _sw_options(self) -> dict[str, Any]:

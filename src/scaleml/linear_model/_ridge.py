@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_scalar
 
 from scaleml._hash import ROW_INDEX
-from scaleml.linear_model._base import GramState, LinearModelBase, set_intercept
+from scaleml.linear_model._base import GramState, LinearModelBase, PartialFitMixin, set_intercept
 from scaleml.linear_model._gram_solve import eigh_sorted, nnls_gram, solve_spd
 from scaleml.model_selection import HashKFold, fold_expr
 
@@ -43,7 +43,7 @@ def _ridge_coef(
     return coef, x_offset, y_offset
 
 
-class Ridge(LinearModelBase):
+class Ridge(PartialFitMixin, LinearModelBase):
     """Linear least squares with l2 regularization, fitted exactly in one pass.
 
     The scikit-learn estimator of the same name, fitted out-of-core: one streaming
@@ -70,7 +70,7 @@ class Ridge(LinearModelBase):
     n_jobs : int, default=None
         Number of row partitions folded in parallel threads (-1: one per core).
     batch_rows : int, default=None
-        Rows per block read from the data (default: about 64 MiB per block).
+        Rows per block read from the data (default: about 8 MiB per block).
 
     Attributes
     ----------
@@ -155,20 +155,6 @@ class Ridge(LinearModelBase):
         self._fit(X, y, sample_weight, partial=False)
         return self
 
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Ridge:
-        """Add a chunk of rows to the fit; any split of the data gives the same model.
-
-        Parameters
-        ----------
-        X, y, sample_weight : as in :meth:`fit`
-
-        Returns
-        -------
-        self
-        """
-        self._fit(X, y, sample_weight, partial=True)
-        return self
-
     def _check_params(self) -> None:
         if self.solver == "lbfgs" and not self.positive:
             msg = "'lbfgs' solver can be used only when positive=True. Please use another solver."
@@ -243,7 +229,7 @@ class RidgeCV(LinearModelBase):
     n_jobs : int, default=None
         Number of row partitions folded in parallel threads (-1: one per core).
     batch_rows : int, default=None
-        Rows per block read from the data (default: about 64 MiB per block).
+        Rows per block read from the data (default: about 8 MiB per block).
 
     Attributes
     ----------
