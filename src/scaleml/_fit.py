@@ -147,7 +147,7 @@ def fold(
     columns, y_columns : names or expressions of the feature and label columns of
         numpy chunks (``chunk_kind="numpy"``); chunks are ``(X, y)`` tuples, ``y`` None
         without label columns, 1-D with one, 2-D with several.
-    batch_rows : rows per numpy chunk (default: about 64 MiB per chunk).
+    batch_rows : rows per numpy chunk (default: about 16 MiB per chunk, ``io.DEFAULT_BATCH_BYTES``).
     n_jobs : number of partitions folded in parallel threads (None/1: sequential;
         -1: one per core). Threads suffice: Polars, DuckDB and our numba kernels
         release the GIL.

@@ -84,7 +84,7 @@ class PCA(
     random_state : int, RandomState instance or None, default=None
         Seed of the randomized solver's starting directions.
     batch_rows : int, optional
-        Rows per chunk (default: about 64 MiB of float64 per chunk).
+        Rows per chunk (default: about 16 MiB of float64 per chunk).
     n_jobs : int, optional
         Row partitions folded in parallel threads (-1: one per core).
     cache : bool or str, default=False

@@ -118,7 +118,7 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
         Partitions of the data read in parallel threads in every pass (-1: all
         cores). Unlike scikit-learn 1.9, where it has no effect, it is used.
     batch_rows : int or None, default=None
-        Rows per block handed to the kernel (default: about 64 MiB per block).
+        Rows per block handed to the kernel (default: about 16 MiB per block).
     checkpoint : str, path or None, default=None
         File where the fit is saved, atomically, after every pass over the data: with
         L-BFGS every evaluation of the loss, replayed after a crash without reading the

@@ -649,9 +649,9 @@ warm_start, average
         split instead).
     validation_fraction : float, default=0.1
     batch_rows : int or None, default=None
-        Rows per block read from the data (default: about 64 MiB per block).
+        Rows per block read from the data (default: about 4 MiB per block).
     shuffle_buffer_rows : int or None, default=None
-        Capacity of the shuffle buffer (default: about 64 MiB of rows).
+        Capacity of the shuffle buffer (default: about 16 MiB of rows).
     checkpoint : str, path or None, default=None
         File where the whole state of the fit is saved atomically every
         `checkpoint_every` blocks and at the end of each epoch; the same fit started

@@ -153,7 +153,7 @@ class MultinomialNB(_BaseDiscreteNB):
     class_prior : array-like of shape (n_classes,), default=None
         Fixed prior probabilities of the classes.
     batch_rows : int, optional
-        Rows per chunk (default: about 64 MiB of float64 per chunk).
+        Rows per chunk (default: about 16 MiB of float64 per chunk).
     n_jobs : int, optional
         Row partitions folded in parallel threads (-1: one per core).
 
@@ -245,7 +245,7 @@ class BernoulliNB(_BaseDiscreteNB):
     class_prior : array-like of shape (n_classes,), default=None
         Fixed prior probabilities of the classes.
     batch_rows : int, optional
-        Rows per chunk (default: about 64 MiB of float64 per chunk).
+        Rows per chunk (default: about 16 MiB of float64 per chunk).
     n_jobs : int, optional
         Row partitions folded in parallel threads (-1: one per core).
 

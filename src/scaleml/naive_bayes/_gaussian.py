@@ -74,7 +74,7 @@ class GaussianNB(BaseNB):
     var_smoothing : float, default=1e-9
         Fraction of the largest feature variance added to every variance.
     batch_rows : int, optional
-        Rows per chunk (default: about 64 MiB of float64 per chunk).
+        Rows per chunk (default: about 16 MiB of float64 per chunk).
     n_jobs : int, optional
         Row partitions folded in parallel threads (-1: one per core).
 
