@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
+from scaleml._kernels import _logistic
 from scaleml._kernels import _sgd as K
 from scaleml._kernels._logistic import (
     add_compensated,
@@ -36,11 +37,46 @@ def test_binomial_kernel_matches_reference(data, seed, scale):
     rng = np.random.default_rng(seed)
     coef, b, cw = rng.normal(scale=scale, size=X.shape[1]), rng.normal(), _weights(rng, 2)
     codes = y.astype(np.float64)
-    grad, loss = np.zeros((2, X.shape[1] + 1)), np.zeros(2)
-    binomial_loss_grad(X, codes, cw, coef, b, grad, loss)
+    grad, loss = np.zeros((1, 2, X.shape[1] + 1)), np.zeros((1, 2))
+    binomial_loss_grad(X, codes, cw[None], coef[None], np.array([b]), grad, loss)
     ref_loss, ref_grad = binomial_loss_grad_reference(X, codes, cw, coef, b)
-    assert_allclose(loss.sum(), ref_loss, rtol=1e-10)
-    assert_allclose(grad.sum(axis=0), ref_grad, rtol=1e-9, atol=1e-12 * len(X))
+    assert_allclose(loss[0].sum(), ref_loss, rtol=1e-10)
+    assert_allclose(grad[0].sum(axis=0), ref_grad, rtol=1e-9, atol=1e-12 * len(X))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    data=classification_data(max_classes=2),
+    seed=st.integers(0, 2**32 - 1),
+    n_models=st.integers(2, 7),
+    batch=st.integers(1, 5000),
+)
+def test_binomial_kernel_of_many_models_is_each_model_alone(data, seed, n_models, batch):
+    # Fused updates (fit_many, searches) must give every model its solo totals exactly,
+    # whatever the kernel's steps (the models' steps then cover different rows).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_logistic, "_STEP_VALUES", batch)
+        _check_many_models(data, seed, n_models)
+
+
+def _check_many_models(data, seed, n_models):
+    X, y = data
+    rng = np.random.default_rng(seed)
+    d = X.shape[1]
+    coef = rng.normal(scale=3.0, size=(n_models, d))
+    b, cw = rng.normal(size=n_models), rng.uniform(0.2, 3.0, size=(n_models, 2))
+    cw[0] = 1.0  # unweighted and weighted models together
+    codes = y.astype(np.float64)
+    grad, loss = np.zeros((n_models, 2, d + 1)), np.zeros((n_models, 2))
+    binomial_loss_grad(X, codes, cw, coef, b, grad, loss)
+    for k in range(n_models):
+        g, l_ = np.zeros((1, 2, d + 1)), np.zeros((1, 2))
+        binomial_loss_grad(X, codes, cw[k : k + 1], coef[k : k + 1], b[k : k + 1], g, l_)
+        assert_array_equal(grad[k], g[0])
+        assert_array_equal(loss[k], l_[0])
+        ref_loss, ref_grad = binomial_loss_grad_reference(X, codes, cw[k], coef[k], b[k])
+        assert_allclose(loss[k].sum(), ref_loss, rtol=1e-10)
+        assert_allclose(grad[k].sum(axis=0), ref_grad, rtol=1e-9, atol=1e-12 * len(X))
 
 
 @settings(max_examples=40, deadline=None)
@@ -98,8 +134,9 @@ def test_compensated_totals_do_not_depend_on_the_split(data, cuts):
 
 def test_binomial_kernel_is_stable_for_huge_scores():
     X = np.array([[1e4], [-1e4], [40.0], [-40.0]])
-    grad, loss = np.zeros((2, 2)), np.zeros(2)
-    binomial_loss_grad(X, np.array([0.0, 1.0, 1.0, 0.0]), np.ones(2), np.ones(1), 0.0, grad, loss)
+    grad, loss = np.zeros((1, 2, 2)), np.zeros((1, 2))
+    codes = np.array([0.0, 1.0, 1.0, 0.0])
+    binomial_loss_grad(X, codes, np.ones((1, 2)), np.ones((1, 1)), np.zeros(1), grad, loss)
     assert np.isfinite(loss).all() and np.isfinite(grad).all()
     assert_allclose(loss.sum(), 2e4, rtol=1e-12)
 

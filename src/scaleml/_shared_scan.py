@@ -20,7 +20,10 @@ sides, are all served by one scan of the base, each request getting only its row
 
 Each fit gets its own copy of its columns of a batch (fits may modify their chunks),
 unless its estimator declares ``chunk_readonly = True``: fits of those reading the same
-columns share one read-only copy per batch.
+columns share one read-only copy per batch. Fits whose estimators return the same
+``_fusion_key()`` (say, binary L-BFGS passes of LogisticRegression candidates) are
+updated together by one call of their class's ``_update_states(ests, states, chunk)``:
+one kernel reads each row once for all of them, each state what it would be alone.
 """
 
 from __future__ import annotations
@@ -247,6 +250,12 @@ class SharedScan:
         return req.state
 
     def _run(self, requests: list[_Request]) -> None:
+        from scaleml._blas import one_blas_thread
+
+        with one_blas_thread():  # once for every fit of the scan (see scaleml._blas)
+            self._run_groups(requests)
+
+    def _run_groups(self, requests: list[_Request]) -> None:
         groups: dict[str, list[_Request]] = {}
         for req in requests:
             key = f"view {id(req.view.base)}" if req.view else _source_key(req.lf)
@@ -271,8 +280,7 @@ class SharedScan:
         lf = group[0].lf
         with annotate_read_errors(lf), ThreadPoolExecutor(self.n_jobs) as pool:
             for block in iter_batches(lf, union, batch_rows=min(rows) if rows else None):
-                live = [r for r in group if r.error is None]
-                list(pool.map(_update(block), live))
+                _feed(pool, self.n_jobs, block, [r for r in group if r.error is None])
 
     def _scan_views(self, group: list[_Request]) -> None:
         """One scan of the views' base; each batch is split by mask, then fed per view."""
@@ -305,7 +313,9 @@ class SharedScan:
                 for view, reqs, alias, union in plans:
                     live = [r for r in reqs if r.error is None]
                     if live:
-                        _feed_view(pool, view, frame.filter(pl.col(alias)), union, live)
+                        _feed_view(
+                            pool, self.n_jobs, view, frame.filter(pl.col(alias)), union, live
+                        )
 
     def leave_all(self) -> None:
         """Wake every waiting fit (used when the coordinating call is interrupted)."""
@@ -350,6 +360,7 @@ def _frames(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
 
 def _feed_view(
     pool: ThreadPoolExecutor,
+    n_jobs: int,
     view: View,
     rows: pl.DataFrame,
     union: list[pl.Expr],
@@ -366,7 +377,33 @@ def _feed_view(
             req.error = exc
         return
     if len(block):
-        list(pool.map(_update(block), requests))
+        _feed(pool, n_jobs, block, requests)
+
+
+def _feed(
+    pool: ThreadPoolExecutor, n_jobs: int, block: np.ndarray, requests: list[_Request]
+) -> None:
+    """Update every request's state with its columns of `block`, in `pool`.
+
+    Requests whose estimators declare the same ``_fusion_key()`` (and read the same
+    columns) are updated together by their class's ``_update_states``, split into
+    `n_jobs` groups so that every thread has work: one kernel call reads each row once
+    for many models.
+    """
+    units: list[list[_Request]] = []
+    fused: dict[Any, list[_Request]] = {}
+    for req in requests:
+        fusion_key = getattr(req.est, "_fusion_key", None)
+        key = fusion_key() if fusion_key is not None else None
+        if key is None:
+            units.append([req])
+        else:
+            unit_key = (type(req.est), key, tuple(req.slots), len(req.columns), req.allow_nan)
+            fused.setdefault(unit_key, []).append(req)
+    for group in fused.values():
+        parts = min(n_jobs, len(group))
+        units += [group[i::parts] for i in range(parts)]
+    list(pool.map(_update(block), units))
 
 
 _Chunk = tuple[np.ndarray, np.ndarray | None, bool]
@@ -386,7 +423,7 @@ def _chunk(block: np.ndarray, slots: list[int], k: int, order: str) -> _Chunk:
     return X, y, finite
 
 
-def _update(block: np.ndarray) -> Callable[[_Request], None]:
+def _update(block: np.ndarray) -> Callable[[list[_Request]], None]:
     from scaleml._fit import _check_finite_block
 
     # Estimators may own (and modify) their chunks, so each gets its own copy, except
@@ -408,15 +445,27 @@ def _update(block: np.ndarray) -> Callable[[_Request], None]:
                 shared[key] = X, y, finite
             return shared[key]
 
-    def apply(req: _Request) -> None:
+    def apply(unit: list[_Request]) -> None:
+        first = unit[0]
         try:
-            X, y, finite = chunk_of(req)
-            if not req.allow_nan and not finite:
-                _check_finite_block(req.est, block[:, req.slots], [*req.columns, *req.y_columns])
-            req.state = req.est._update_state(req.state, (X, y))
-            req.rows += len(X)
+            X, y, finite = chunk_of(first)
+            if not finite and not all(r.allow_nan for r in unit):
+                _check_finite_block(
+                    first.est, block[:, first.slots], [*first.columns, *first.y_columns]
+                )
+            if len(unit) == 1:
+                first.state = first.est._update_state(first.state, (X, y))
+            else:
+                states = type(first.est)._update_states(
+                    [r.est for r in unit], [r.state for r in unit], (X, y)
+                )
+                for req, state in zip(unit, states, strict=True):
+                    req.state = state
+            for req in unit:
+                req.rows += len(X)
         except BaseException as exc:
-            req.error = exc
+            for req in unit:
+                req.error = exc
 
     return apply
 

@@ -250,7 +250,11 @@ def test_onehot_columns_replace_encoded_column_in_place(constructor):
     # pandas string columns spell a missing value NaN, the others None (as sklearn).
     missing = "nan" if constructor.kind == "pandas" else "None"
     assert list(enc.get_feature_names_out()) == [
-        *(f"{s}_{c}" for c in ["a", "b", "c", "d", "e", missing]), i, f"{b}_x", f"{b}_y", num
+        *(f"{s}_{c}" for c in ["a", "b", "c", "d", "e", missing]),
+        i,
+        f"{b}_x",
+        f"{b}_y",
+        num,
     ]
     out = enc.transform(constructor(df))
     theirs = skp.OneHotEncoder(sparse_output=False).fit(df.select("s", "b"))

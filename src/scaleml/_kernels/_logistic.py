@@ -53,44 +53,128 @@ def _two_sum(s: float, x: float) -> tuple[float, float]:
     return t, (s - (t - bp)) + (x - bp)
 
 
-@njit(cache=True, nogil=True)
+#: Scores per step of :func:`binomial_loss_grad` (rows times models): its temporaries
+#: stay in the CPU cache, and NumPy's per-call cost is spread over many values.
+_STEP_VALUES = 32768
+
+
 def binomial_loss_grad(
     X: np.ndarray,
     codes: np.ndarray,
     class_weight: np.ndarray,
     coef: np.ndarray,
-    intercept: float,
+    intercept: np.ndarray,
     grad: np.ndarray,
     loss: np.ndarray,
 ) -> None:
-    """Add the block's half-binomial loss and gradient to the compensated totals.
+    """Add the block's half-binomial loss and gradient of `c` models to their totals.
+
+    Every model's totals are bit for bit those it gets alone (``c = 1``): the models
+    share the reading of each row, not their arithmetic. The scores and the
+    compensated sums are numba loops vectorised over the models; the pointwise loss and
+    gradient use NumPy's vectorised ``exp`` and ``log1p`` (scalar ones were most of the
+    cost of a row).
 
     Parameters
     ----------
     X : (n, d) float64 block.
     codes : (n,) float64 labels encoded 0.0 / 1.0 (1 is ``classes_[1]``).
-    class_weight : (2,) weight of each code.
-    coef, intercept : the current model.
-    grad : (2, d + 1) accumulator: row 0 the sums, row 1 their compensations; column
-        d takes the intercept's gradient.
-    loss : (2,) accumulator of the weighted loss: sum, compensation.
+    class_weight : (c, 2) weight of each code, per model.
+    coef : (c, d) and intercept : (c,) the models.
+    grad : (c, 2, d + 1) accumulators: per model, row 0 the sums, row 1 their
+        compensations; column d takes the intercept's gradient.
+    loss : (c, 2) accumulators of the weighted loss: sum, compensation.
     """
+    c = len(coef)
+    coef_t = np.ascontiguousarray(coef.T)
+    intercept = np.ascontiguousarray(intercept, dtype=np.float64)
+    # Model-major accumulators: the kernel's inner loops run over the models.
+    sums, errs = np.ascontiguousarray(grad[:, 0].T), np.ascontiguousarray(grad[:, 1].T)
+    loss_sums, loss_errs = loss[:, 0].copy(), loss[:, 1].copy()
+    weighted = not np.all(class_weight == 1.0)
+    step_rows = max(_STEP_VALUES // c, 1)
+    raw = np.empty((min(len(X), step_rows), c))
+    for start in range(0, len(X), step_rows):
+        rows = X[start : start + step_rows]
+        step = raw[: len(rows)]
+        _binomial_raw(rows, coef_t, intercept, step)
+        y = codes[start : start + step_rows, None]
+        loss_i, grad_i = _binomial_pointwise(step, y)
+        if weighted:
+            sw = class_weight[:, 0] * (1.0 - y) + class_weight[:, 1] * y  # y is 0 or 1
+            loss_i *= sw
+            grad_i *= sw
+        _add_binomial(rows, loss_i, grad_i, sums, errs, loss_sums, loss_errs)
+    grad[:, 0], grad[:, 1] = sums.T, errs.T
+    loss[:, 0], loss[:, 1] = loss_sums, loss_errs
+
+
+def _binomial_pointwise(raw: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's half-binomial loss and gradient at `raw` for labels `y` (0 or 1).
+
+    With ``t = exp(-|raw|)``, which never overflows: the loss is ``log1p(t) + max(raw,
+    0) - y raw`` and the gradient ``sigmoid(raw) - y``, which is ``1``, ``t``, ``-t``
+    or ``-1`` over ``1 + t``, free of cancellation (as ``closs_grad_half_binomial``).
+    """
+    t = np.abs(raw)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    loss = np.log1p(t)
+    loss += np.maximum(raw, 0.0)
+    loss -= y * raw
+    grad = np.where((raw > 0.0) != (y > 0.5), 1.0, t)
+    grad *= 1.0 - 2.0 * y
+    t += 1.0
+    grad /= t
+    return loss, grad
+
+
+@njit(cache=True, nogil=True)
+def _binomial_raw(
+    X: np.ndarray, coef_t: np.ndarray, intercept: np.ndarray, raw: np.ndarray
+) -> None:
+    # raw[i, k] = intercept[k] + sum_j X[i, j] coef[k, j], summed in the order of j
+    # whatever the number of models.
     n, d = X.shape
+    c = coef_t.shape[1]
     for i in range(n):
-        raw = intercept
+        for k in range(c):
+            raw[i, k] = intercept[k]
         for j in range(d):
-            raw += X[i, j] * coef[j]
-        y = codes[i]
-        sw = class_weight[int(y)]
-        li, gi = _loss_grad_half_binomial(y, raw)
-        loss[0], err = _two_sum(loss[0], sw * li)
-        loss[1] += err
-        gi *= sw
+            x = X[i, j]
+            for k in range(c):
+                raw[i, k] += x * coef_t[j, k]
+
+
+@njit(cache=True, nogil=True)
+def _add_binomial(
+    X: np.ndarray,
+    loss_i: np.ndarray,
+    grad_i: np.ndarray,
+    sums: np.ndarray,
+    errs: np.ndarray,
+    loss_sums: np.ndarray,
+    loss_errs: np.ndarray,
+) -> None:
+    # Row by row, TwoSum into (d + 1, c) sums and compensations: each model's totals
+    # see the rows in order, as a model alone would.
+    n, d = X.shape
+    c = loss_i.shape[1]
+    for i in range(n):
+        for k in range(c):
+            t, err = _two_sum(loss_sums[k], loss_i[i, k])
+            loss_sums[k] = t
+            loss_errs[k] += err
         for j in range(d):
-            grad[0, j], err = _two_sum(grad[0, j], gi * X[i, j])
-            grad[1, j] += err
-        grad[0, d], err = _two_sum(grad[0, d], gi)
-        grad[1, d] += err
+            x = X[i, j]
+            for k in range(c):
+                t, err = _two_sum(sums[j, k], grad_i[i, k] * x)
+                sums[j, k] = t
+                errs[j, k] += err
+        for k in range(c):
+            t, err = _two_sum(sums[d, k], grad_i[i, k])
+            sums[d, k] = t
+            errs[d, k] += err
 
 
 @njit(cache=True, nogil=True)

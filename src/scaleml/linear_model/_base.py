@@ -18,8 +18,8 @@ import polars as pl
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import _check_sample_weight, _check_y, check_is_fitted
-from threadpoolctl import threadpool_limits
 
+from scaleml._blas import single_blas_thread
 from scaleml._fit import fold
 from scaleml._predictor import BatchEstimator, FitInput, linear_expr
 from scaleml._validation import check_numeric, input_data
@@ -286,12 +286,9 @@ class LinearModelBase(RegressorMixin, BatchEstimator):  # type: ignore[misc]
     def _fold(self, lf: pl.LazyFrame, fit: FitInput, state: Any = None) -> Any:
         # Features and labels are read as one block (see ``_split_chunk``); NaN and
         # infinity are caught from the block's statistics (``_block_state``).
-        # One BLAS thread: the per-chunk Gram product is memory-bound, and OpenBLAS
-        # workers spinning next to the engine's decoding threads oversubscribe the
-        # cores (measured: several times slower on 2 busy cores). Parallelism comes
-        # from n_jobs partitions instead.
+        # One BLAS thread: the per-chunk Gram product is memory-bound (see _blas).
         self._fold_columns = [*fit.columns, *fit.y_columns]
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_blas_thread():
             return fold(
                 self,
                 lf,

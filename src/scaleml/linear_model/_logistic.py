@@ -21,9 +21,9 @@ from scipy import optimize
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
-from threadpoolctl import threadpool_limits
 
 from scaleml import _shared_scan
+from scaleml._blas import single_blas_thread
 from scaleml._checkpoint import Checkpoint, fingerprint
 from scaleml._fit import _numpy_chunks, fold
 from scaleml._predictor import BatchEstimator, FitInput
@@ -295,18 +295,50 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
         return (*state, np.zeros(blocks), np.zeros(2))
 
     def _update_state(self, state: _State, chunk: tuple[np.ndarray, np.ndarray]) -> _State:
-        from scaleml._kernels._logistic import binomial_loss_grad, multinomial_loss_grad
+        from scaleml._kernels._logistic import multinomial_loss_grad
 
         X, codes = chunk
         if len(state) == 4:
             return self._update_newton_state(state, X, codes)
-        loss, grad = state
         coef, intercept = self._pass_model
         if coef.ndim == 1:
-            binomial_loss_grad(X, codes, self._class_weight, coef, float(intercept), grad, loss)
-        else:
-            multinomial_loss_grad(X, codes, self._class_weight, coef, intercept, grad, loss)
+            return self._update_states([self], [state], chunk)[0]
+        loss, grad = state
+        multinomial_loss_grad(X, codes, self._class_weight, coef, intercept, grad, loss)
         return loss, grad
+
+    # -- fused updates of many fits sharing a scan (scaleml._shared_scan) ------------------
+    def _fusion_key(self) -> Any:
+        """Fits of equal keys reading the same columns are updated together by
+        :meth:`_update_states`: binary L-BFGS passes (one kernel call for all)."""
+        if getattr(self, "_pass_hessian", False) or self._pass_model[0].ndim != 1:
+            return None
+        return "binomial-loss-grad"
+
+    @classmethod
+    def _update_states(
+        cls,
+        ests: list[LogisticRegression],
+        states: list[_State],
+        chunk: tuple[np.ndarray, np.ndarray],
+    ) -> list[_State]:
+        """The binary L-BFGS update of every fit in `ests` by one kernel call; each
+        state is bit for bit what its own ``_update_state`` gives."""
+        from scaleml._kernels._logistic import binomial_loss_grad
+
+        X, codes = chunk
+        loss = np.stack([s[0] for s in states])
+        grad = np.stack([s[1] for s in states])
+        binomial_loss_grad(
+            X,
+            codes,
+            np.stack([e._class_weight for e in ests]),
+            np.stack([e._pass_model[0] for e in ests]),
+            np.array([float(e._pass_model[1]) for e in ests]),
+            grad,
+            loss,
+        )
+        return [(loss[k], grad[k]) for k in range(len(ests))]
 
     def _update_newton_state(self, state: _State, X: np.ndarray, codes: np.ndarray) -> _State:
         from scaleml._kernels._logistic import binomial_loss_grad_hess, multinomial_loss_grad_proba
@@ -575,10 +607,8 @@ class _Passes:
         est._pass_model = (coef, intercept)
         est._pass_hessian = hessian
         self.progress.start_pass(self.n_passes)
-        # One BLAS thread for the Hessian's products of tall, thin blocks: OpenBLAS
-        # workers spinning next to the engine's decoding threads oversubscribe the cores
-        # (measured: 100 times slower on 2 busy cores). Parallelism comes from n_jobs.
-        with threadpool_limits(limits=1, user_api="blas"):
+        # One BLAS thread for the Hessian's products of tall, thin blocks (see _blas).
+        with single_blas_thread():
             if self.blocks is not None:
                 state = est._init_state()
                 for chunk in self.blocks:

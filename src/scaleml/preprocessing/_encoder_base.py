@@ -256,9 +256,7 @@ class BaseEncoder(ExprTransformer):
         if n_missing and not has_missing:
             diff.append(observed_cats[-1])
         if diff and self.handle_unknown == "error":
-            msg = (
-                f"Found unknown categories {_shown(diff)} in column {i} ({col!r}) during fit"
-            )
+            msg = f"Found unknown categories {_shown(diff)} in column {i} ({col!r}) during fit"
             raise ValueError(msg)
         count_of = dict(zip(values, counts.tolist(), strict=True))
         aligned = [n_missing if is_missing(c) else count_of.get(c, 0) for c in listed]
@@ -352,7 +350,7 @@ class BaseEncoder(ExprTransformer):
             check_finite_stats(self, floats, [bool(v) for v in found.row(0)])
 
     def _unknown_policy(self, data: Data) -> str | None:
-        """"error", "warn" or None: what to do about unknown categories at transform."""
+        """ "error", "warn" or None: what to do about unknown categories at transform."""
         return "error" if self.handle_unknown == "error" else None
 
     def _check_unknown(self, data: Data, keys: Keys) -> None:

@@ -406,8 +406,11 @@ class OneHotEncoder(BaseEncoder):
         np.cumsum(mask.sum(axis=1), out=indptr[1:])
         index_dtype = np.int32 if max(indptr[-1], offsets[-1]) < 2**31 else np.int64
         encoded = sparse.csr_matrix(
-            (np.ones(indices.size, dtype=self.dtype), indices.astype(index_dtype),
-             indptr.astype(index_dtype)),
+            (
+                np.ones(indices.size, dtype=self.dtype),
+                indices.astype(index_dtype),
+                indptr.astype(index_dtype),
+            ),
             shape=(n, int(offsets[-1])),
         )
         if not passthrough:
