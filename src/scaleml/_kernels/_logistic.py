@@ -97,14 +97,18 @@ def binomial_loss_grad(
     for start in range(0, len(X), step_rows):
         rows = X[start : start + step_rows]
         step = raw[: len(rows)]
-        _binomial_raw(rows, coef_t, intercept, step)
+        column_major = rows.flags.f_contiguous and not rows.flags.c_contiguous
+        (_binomial_raw_f if column_major else _binomial_raw)(rows, coef_t, intercept, step)
         y = codes[start : start + step_rows, None]
         loss_i, grad_i = _binomial_pointwise(step, y)
         if weighted:
             sw = class_weight[:, 0] * (1.0 - y) + class_weight[:, 1] * y  # y is 0 or 1
             loss_i *= sw
             grad_i *= sw
-        _add_binomial(rows, loss_i, grad_i, sums, errs, loss_sums, loss_errs)
+        # Feature by feature pays for many models; for a few, each total's chain of
+        # additions is the bottleneck and interleaving the features hides it.
+        add = _add_binomial_f if column_major and c >= 4 else _add_binomial
+        add(rows, loss_i, grad_i, sums, errs, loss_sums, loss_errs)
     grad[:, 0], grad[:, 1] = sums.T, errs.T
     loss[:, 0], loss[:, 1] = loss_sums, loss_errs
 
@@ -147,6 +151,23 @@ def _binomial_raw(
 
 
 @njit(cache=True, nogil=True)
+def _binomial_raw_f(
+    X: np.ndarray, coef_t: np.ndarray, intercept: np.ndarray, raw: np.ndarray
+) -> None:
+    # _binomial_raw for a column-major X: the same sums, feature by feature.
+    n, d = X.shape
+    c = coef_t.shape[1]
+    for i in range(n):
+        for k in range(c):
+            raw[i, k] = intercept[k]
+    for j in range(d):
+        for i in range(n):
+            x = X[i, j]
+            for k in range(c):
+                raw[i, k] += x * coef_t[j, k]
+
+
+@njit(cache=True, nogil=True)
 def _add_binomial(
     X: np.ndarray,
     loss_i: np.ndarray,
@@ -171,6 +192,39 @@ def _add_binomial(
                 t, err = _two_sum(sums[j, k], grad_i[i, k] * x)
                 sums[j, k] = t
                 errs[j, k] += err
+        for k in range(c):
+            t, err = _two_sum(sums[d, k], grad_i[i, k])
+            sums[d, k] = t
+            errs[d, k] += err
+
+
+@njit(cache=True, nogil=True)
+def _add_binomial_f(
+    X: np.ndarray,
+    loss_i: np.ndarray,
+    grad_i: np.ndarray,
+    sums: np.ndarray,
+    errs: np.ndarray,
+    loss_sums: np.ndarray,
+    loss_errs: np.ndarray,
+) -> None:
+    # _add_binomial for a column-major X: feature by feature, each total still takes
+    # the rows in order, so the results are bit for bit the same.
+    n, d = X.shape
+    c = loss_i.shape[1]
+    for i in range(n):
+        for k in range(c):
+            t, err = _two_sum(loss_sums[k], loss_i[i, k])
+            loss_sums[k] = t
+            loss_errs[k] += err
+    for j in range(d):
+        for i in range(n):
+            x = X[i, j]
+            for k in range(c):
+                t, err = _two_sum(sums[j, k], grad_i[i, k] * x)
+                sums[j, k] = t
+                errs[j, k] += err
+    for i in range(n):
         for k in range(c):
             t, err = _two_sum(sums[d, k], grad_i[i, k])
             sums[d, k] = t

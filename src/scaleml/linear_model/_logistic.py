@@ -162,6 +162,14 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
     # The kernel only reads its blocks: fits sharing a scan share one read-only copy.
     chunk_readonly = True
 
+    @property
+    def chunk_order(self) -> str:
+        """Layout of the blocks of a pass: column-major for binary L-BFGS passes (Polars
+        converts to it ten times faster; the kernel gives the same sums either way)."""
+        model = getattr(self, "_pass_model", None)
+        binary = model is not None and np.ndim(model[0]) == 1
+        return "F" if binary and not getattr(self, "_pass_hessian", False) else "C"
+
     _parameter_constraints: dict[str, list[Any]] = {
         "penalty": [
             StrOptions({"l1", "l2", "elasticnet"}),
