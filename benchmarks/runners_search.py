@@ -26,6 +26,7 @@ __all__ = [
     "scaleml_loop_forty",
     "scaleml_one_fit",
     "sklearn_loop_forty",
+    "sklearn_ridge_twenty",
 ]
 
 #: Null-free features of the benchmark dataset (``f0`` has nulls).
@@ -168,6 +169,33 @@ def sklearn_loop_forty(glob: str, cols: Sequence[str]) -> np.ndarray:
         logistic = [LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, label) for c in CS]
         ridge = [Ridge(alpha=a).fit(X, target) for a in ALPHAS]
         return _coefs(logistic, ridge)
+
+
+def sklearn_ridge_twenty(glob: str, cols: Sequence[str]) -> np.ndarray:
+    """scikit-learn's 20 Ridge fits in memory (exact solutions: the reference at sizes
+    where the 20 L-BFGS fits are not run).
+
+    Parameters
+    ----------
+    glob : str
+        Parquet glob of the dataset.
+    cols : sequence of str
+        Null-free feature columns.
+
+    Returns
+    -------
+    numpy.ndarray of shape (20, len(cols))
+    """
+    import glob as globbing
+
+    import pandas as pd
+    from sklearn.linear_model import Ridge
+
+    files = sorted(globbing.glob(glob))
+    df = pd.concat([pd.read_parquet(f, columns=[*cols, "target"]) for f in files])
+    X, target = df[list(cols)].to_numpy(dtype=np.float64), df["target"].to_numpy()
+    del df
+    return np.vstack([Ridge(alpha=a).fit(X, target).coef_ for a in ALPHAS])
 
 
 def _pipeline() -> Any:
