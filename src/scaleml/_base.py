@@ -24,6 +24,16 @@ class SetOutputMixin:
     configuration is stored here and applied by the estimator itself.
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # scikit-learn re-enables its wrapping in every subclass that does not repeat
+        # ``auto_wrap_output_keys=None``; it would wrap an encoder's own
+        # ``transform`` and try to make a DataFrame of a LazyFrame.
+        from sklearn.utils._set_output import _SetOutputMixin
+
+        if issubclass(cls, _SetOutputMixin):
+            kwargs["auto_wrap_output_keys"] = None
+        super().__init_subclass__(**kwargs)
+
     def set_output(self, *, transform: Literal["default", "pandas", "polars"] | None = None) -> Any:
         """Choose the container of in-memory ``transform`` output, as in scikit-learn.
 

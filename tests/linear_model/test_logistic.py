@@ -289,3 +289,23 @@ def test_empty_lazy_input_is_refused(tmp_path):
     _frame(2).head(0).write_parquet(tmp_path / "empty.parquet")
     with pytest.raises(ValueError, match="0 sample"):
         sm.LogisticRegression().fit(str(tmp_path / "empty.parquet"), y="label")
+
+
+@pytest.mark.parametrize("cls", [sm.LogisticRegression, sm.SGDClassifier])
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1, 0, 1, 1, 0], dtype=np.int8),
+        np.array([0, 1, 0, 1, 2, 2], dtype=np.int16),
+        np.array(["a", "b", "a", "b", "c", "c"]),
+        np.array([True, False, True, False, False, True]),
+    ],
+    ids=["int8-binary", "int16-multiclass", "str", "bool"],
+)
+def test_lazy_prediction_keeps_the_labels_type(cls, labels):
+    X = pl.DataFrame({"f": [0.0, 1.0, 0.1, 0.9, 2.0, 2.1]})
+    clf = cls().fit(X, labels)
+    lazy = clf.predict(X.lazy()).collect()["prediction"]
+    eager = clf.predict(X)
+    assert lazy.dtype == pl.Series(labels).dtype
+    assert_array_equal(lazy.to_numpy(), eager)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import polars.selectors as cs
 import pytest
@@ -314,6 +315,22 @@ def test_set_output_frames_and_sparse_refusal():
     assert list(pdf.columns) == out.columns
     with pytest.raises(ValueError, match="Polars output does not support sparse data"):
         sm.OneHotEncoder().set_output(transform="polars").fit_transform(df)
+
+
+@pytest.mark.parametrize("output", ["polars", "pandas", "default"])
+@pytest.mark.parametrize("cls", [sm.OneHotEncoder, sm.OrdinalEncoder])
+def test_set_output_keeps_lazy_output_lazy(cls, output):
+    # scikit-learn's output wrapper must not reach the encoders' own transform: it
+    # made a DataFrame of the LazyFrame (TypeError) in fit_transform.
+    df = _frame()
+    params = {"sparse_output": False} if cls is sm.OneHotEncoder else {}
+    enc = cls(**params).set_output(transform=output)
+    lazy = enc.fit_transform(df.lazy())
+    assert isinstance(lazy, pl.LazyFrame)
+    eager = enc.transform(df)
+    kind = {"polars": pl.DataFrame, "pandas": pd.DataFrame, "default": np.ndarray}[output]
+    assert isinstance(eager, kind)
+    assert_array_equal(lazy.collect().to_numpy(), np.asarray(eager))
 
 
 # -- OrdinalEncoder -------------------------------------------------------------------

@@ -188,14 +188,16 @@ class LinearClassifierOutputMixin:
     def _predict_expr(self, columns: list[str]) -> pl.Expr:
         decisions = self._decision_exprs(columns)
         labels = self.classes_.tolist()
+        dtype = pl.Series(self.classes_).dtype  # the labels' own type (Int8 stays Int8)
         if len(decisions) == 1:
             d = decisions[0]
             # NaN/null decisions give a null prediction, never a silent class.
-            out = pl.when(d > 0).then(pl.lit(labels[1])).when(d <= 0).then(pl.lit(labels[0]))
+            first, second = pl.lit(labels[0], dtype=dtype), pl.lit(labels[1], dtype=dtype)
+            out = pl.when(d > 0).then(second).when(d <= 0).then(first)
             return out.alias("prediction")
         missing = pl.any_horizontal([d.is_null() | d.is_nan() for d in decisions])
         best = pl.concat_list(decisions).list.arg_max()
-        named = replace_strict(best, list(range(len(labels))), labels)
+        named = replace_strict(best, list(range(len(labels))), labels, return_dtype=dtype)
         return pl.when(missing).then(None).otherwise(named).alias("prediction")
 
     def _proba_names(self) -> list[str]:
