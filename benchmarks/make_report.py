@@ -6,6 +6,8 @@ Usage::
     python benchmarks/make_report.py --rows 20000 50000   # a quick check of the pipeline
     python benchmarks/make_report.py --groups logistic,kmeans
     python benchmarks/make_report.py --skip-run           # re-render from saved results
+    python benchmarks/make_report.py --rows 10000000 --groups fit_many --merge
+                                                          # re-run some, keep the rest
 
 For every row count the suite (``pytest benchmarks``) runs with ``SCALEML_BENCH_ROWS``
 set, and its ``--benchmark-json`` output is saved as ``benchmarks/results/rows<N>.json``
@@ -64,6 +66,7 @@ def run_suite(
     results: Path,
     memory_cap_gb: float,
     extra_args: list[str],
+    merge: bool = False,
 ) -> int:
     """Run the benchmark modules at `rows` rows, one pytest process each; merge their
     results into ``rows<N>.json``. Returns 0, or 1 if a module failed or was killed.
@@ -111,8 +114,29 @@ def run_suite(
             elif status not in (0, 5):  # 5: every test of the module deselected by -k
                 failed = 1
                 print(f"[make_report]   pytest exited with {status} (see {log})", flush=True)
-    _merge(parts, rows, killed, results / f"rows{rows}.json")
+    out = results / f"rows{rows}.json"
+    previous = json.loads(out.read_text()) if merge and out.exists() else None
+    _merge(parts, rows, killed, out)
+    if previous is not None:
+        _keep_previous(out, previous)
     return 1 if failed or killed else 0
+
+
+def _keep_previous(out: Path, previous: dict[str, Any]) -> None:
+    """Add to `out` the benchmarks of `previous` (an older ``rows<N>.json``) it lacks."""
+    merged = json.loads(out.read_text())
+    names = {b["fullname"] for b in merged["benchmarks"]}
+    names |= {b["fullname"] for b in merged["scaleml"]["out_of_memory"]}
+    merged["benchmarks"] = [
+        *(b for b in previous.get("benchmarks", []) if b["fullname"] not in names),
+        *merged["benchmarks"],
+    ]
+    oom = previous.get("scaleml", {}).get("out_of_memory", [])
+    merged["scaleml"]["out_of_memory"] = [
+        *(b for b in oom if b["fullname"] not in names),
+        *merged["scaleml"]["out_of_memory"],
+    ]
+    out.write_text(json.dumps(merged, indent=1))
 
 
 def _merge(parts: Path, rows: int, killed: list[str], out: Path) -> None:
@@ -575,6 +599,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=20.0,
         help="address-space cap of each measured subprocess (0: none)",
     )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the saved results of the benchmarks not run this time (with --groups)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--docs", type=Path, default=DOCS, help="documentation directory")
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (after --)")
@@ -605,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
                 results=args.results,
                 memory_cap_gb=args.memory_cap_gb,
                 extra_args=args.pytest_args,
+                merge=args.merge,
             )
             status = status or int(code not in (0, 5))
     results = load_results(args.results)
