@@ -7,6 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 
 import scaleml as sm
 from scaleml import _shared_scan
@@ -54,6 +55,50 @@ def test_candidates_share_scans_and_equal_solo_fits(parquet, count_scans, tmp_pa
     total_passes = sum(m.n_passes_ for m in solo)
     assert len(count_scans) == max(m.n_passes_ for m in solo)
     assert len(count_scans) <= total_passes / len(Cs) + 3
+
+
+def test_binary_lbfgs_candidates_are_fused_and_exactly_their_solo_fits(
+    parquet, count_scans, monkeypatch
+):
+    # One kernel call per batch (and thread) updates every binary L-BFGS candidate; a
+    # Newton-Cholesky one and a multiclass one take their own path. Every model is bit
+    # for bit its solo fit (in memory, where the solo fits read row-major cached blocks).
+    calls = []
+    original = sm.LogisticRegression._update_states.__func__
+
+    def counting(cls, ests, states, chunk):
+        calls.append(len(ests))
+        return original(cls, ests, states, chunk)
+
+    monkeypatch.setattr(sm.LogisticRegression, "_update_states", classmethod(counting))
+    binary = [
+        sm.LogisticRegression(C=0.1),
+        sm.LogisticRegression(C=10.0, class_weight={0: 2.0, 1: 0.5}),
+        sm.LogisticRegression(C=1.0, fit_intercept=False),
+    ]
+    others = [sm.LogisticRegression(solver="newton-cholesky")]
+    data = sm.scan(parquet)
+    three = (pl.col("f0") > 0.5).cast(pl.Int64) + pl.col("label")
+    fit_many([*binary, *others], data.drop("target"), "label", n_jobs=2, log_to=None)
+    multi = sm.LogisticRegression()
+    fit_many(
+        [sm.LogisticRegression(C=0.1), multi],
+        data.drop("target").with_columns(three.alias("label")),
+        "label",
+        log_to=None,
+    )
+    assert max(calls) >= 2  # fused: several candidates in one call
+    monkeypatch.undo()
+    frame = pl.read_parquet(parquet)
+    for est in [*binary, *others]:
+        alone = clone(est).fit(frame.drop("target"), y="label")
+        np.testing.assert_array_equal(est.coef_, alone.coef_)
+        np.testing.assert_array_equal(est.intercept_, alone.intercept_)
+    assert multi.coef_.shape == (3, 4)
+    alone = sm.LogisticRegression().fit(
+        frame.drop("target").with_columns(three.alias("label")), y="label"
+    )
+    np.testing.assert_array_equal(multi.coef_, alone.coef_)
 
 
 def test_run_log_has_a_row_per_candidate(parquet, tmp_path):
