@@ -279,7 +279,8 @@ class SharedScan:
         self.n_scans += 1
         lf = group[0].lf
         with annotate_read_errors(lf), ThreadPoolExecutor(self.n_jobs) as pool:
-            for block in iter_batches(lf, union, batch_rows=min(rows) if rows else None):
+            blocks = iter_batches(lf, union, batch_rows=min(rows) if rows else None, order="F")
+            for block in _prefetched(blocks):
                 _feed(pool, self.n_jobs, block, [r for r in group if r.error is None])
 
     def _scan_views(self, group: list[_Request]) -> None:
@@ -309,7 +310,7 @@ class SharedScan:
         base = plans[0][0].base
         self.n_scans += 1
         with annotate_read_errors(base), ThreadPoolExecutor(self.n_jobs) as pool:
-            for frame in _frames(base.select(select), batch):
+            for frame in _prefetched(_frames(base.select(select), batch)):
                 for view, reqs, alias, union in plans:
                     live = [r for r in reqs if r.error is None]
                     if live:
@@ -348,6 +349,20 @@ def _union(group: list[_Request]) -> list[pl.Expr]:
     return union
 
 
+_END = object()
+
+
+def _prefetched(items: Iterator[Any]) -> Iterator[Any]:
+    """The items of `items`, each next one read in a background thread while the
+    caller feeds the fits this one: the engine decodes while the kernels compute.
+    At most two items (batches) exist at a time."""
+    with ThreadPoolExecutor(1) as reader:
+        future = reader.submit(next, items, _END)
+        while (item := future.result()) is not _END:
+            future = reader.submit(next, items, _END)
+            yield item
+
+
 def _frames(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
     """Streamed frames of at most `rows` rows."""
     # Morsels capped at the batch too (see scaleml.io.iter_frames).
@@ -371,7 +386,8 @@ def _feed_view(
         lf = rows.select(view.columns).lazy() if view.then else rows.lazy()
         if view.then is not None:
             lf = view.then(lf)
-        block = lf.select(e.cast(pl.Float64) for e in union).collect().to_numpy()
+        frame = lf.select(e.cast(pl.Float64) for e in union).collect()
+        block = frame.to_numpy(order="fortran")
     except BaseException as exc:  # a failing map fails this view's requests only
         for req in requests:
             req.error = exc
@@ -411,9 +427,8 @@ _Chunk = tuple[np.ndarray, np.ndarray | None, bool]
 
 def _chunk(block: np.ndarray, slots: list[int], k: int, order: str) -> _Chunk:
     """``(X, y, finite)``: new arrays of the columns `slots` of `block` (`k` features)."""
-    X = block[:, slots[:k]]  # fancy indexing: one new C-contiguous array
-    if order == "F":
-        X = np.asfortranarray(X)
+    X = block[:, slots[:k]]  # fancy indexing: one new array (of the block's layout)
+    X = np.asfortranarray(X) if order == "F" else np.ascontiguousarray(X)
     y: np.ndarray | None = None
     if len(slots) == k + 1:
         y = np.ascontiguousarray(block[:, slots[k]])
