@@ -119,6 +119,9 @@ def run_suite(
     _merge(parts, rows, killed, out)
     if previous is not None:
         _keep_previous(out, previous)
+    merged = json.loads(out.read_text())
+    merged["scaleml"]["memory_cap_gb"] = memory_cap_gb
+    out.write_text(json.dumps(merged, indent=1))
     return 1 if failed or killed else 0
 
 
@@ -457,10 +460,33 @@ def _machine_section(machine: dict[str, Any] | None) -> list[str]:
         f"- **Memory**: {ram:.1f} GiB" if ram else "- **Memory**: unknown",
         f"- **OS**: {machine.get('os')}",
         f"- **Python** {machine.get('python')}; {versions}",
-        f"- **Run**: {machine.get('date', 'unknown date')}; measured subprocesses capped at "
-        f"{machine.get('memory_cap_gb')} GiB of resident memory",
+    ]
+    runs = machine.get("runs")
+    if not runs:
+        lines.append(
+            f"- **Run**: {machine.get('date', 'unknown date')}; measured subprocesses capped "
+            f"at {machine.get('memory_cap_gb')} GiB of resident memory"
+        )
+        return lines
+    lines.append("- **Runs** (measured subprocesses capped at the resident memory shown):")
+    lines += [
+        f"  {int(rows):,} rows: {run['date']}, cap {run['memory_cap_gb']} GiB"
+        for rows, run in sorted(runs.items(), key=lambda item: int(item[0]))
     ]
     return lines
+
+
+def _runs(results: Path) -> dict[str, dict[str, Any]]:
+    """Date and memory cap of each saved size (results saved without a cap used the
+    default of the time, 20 GiB)."""
+    runs = {}
+    for path in results.glob("rows*.json"):
+        data = json.loads(path.read_text())
+        meta = data.get("scaleml", {})
+        rows = str(meta.get("rows") or path.stem[4:])
+        date = str(data.get("datetime", "unknown date"))[:16].replace("T", " ") + " UTC"
+        runs[rows] = {"date": date, "memory_cap_gb": meta.get("memory_cap_gb", 20.0)}
+    return runs
 
 
 def _summary(results: list[Result], base: dict[tuple[str, int], float]) -> list[str]:
@@ -645,6 +671,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     machine_file = args.results / "machine.json"
     machine = json.loads(machine_file.read_text()) if machine_file.exists() else None
+    if machine is not None:
+        sizes = {str(r.rows) for r in results}
+        machine["runs"] = {k: v for k, v in _runs(args.results).items() if k in sizes}
     page = render_page(results, machine, args.docs)
     print(f"[make_report] wrote {page} and {len({r.group for r in results})} plots")
     return status
