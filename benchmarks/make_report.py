@@ -475,9 +475,9 @@ def _machine_section(machine: dict[str, Any] | None) -> list[str]:
             f"at {machine.get('memory_cap_gb')} GiB of resident memory"
         )
         return lines
-    lines.append("- **Runs** (measured subprocesses capped at the resident memory shown):")
+    lines += ["- **Runs** (measured subprocesses capped at the resident memory shown):", ""]
     lines += [
-        f"  {int(rows):,} rows: {run['date']}, cap {run['memory_cap_gb']} GiB"
+        f"  - {int(rows):,} rows: {run['date']}, cap {run['memory_cap_gb']} GiB"
         for rows, run in sorted(runs.items(), key=lambda item: int(item[0]))
     ]
     return lines
