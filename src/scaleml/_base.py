@@ -51,7 +51,7 @@ class SetOutputMixin:
         return self
 
 
-class ExprTransformer(SetOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):  # type: ignore[call-arg,misc]
+class ExprTransformer(SetOutputMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):  # type: ignore[misc]
     """A transformer whose fit is a mergeable state and whose transform is expressions.
 
     Subclasses set ``_numeric`` / ``_allow_nan``, implement the mergeable-state parts
@@ -99,12 +99,12 @@ class ExprTransformer(SetOutputMixin, TransformerMixin, BaseEstimator, auto_wrap
                 delattr(self, attr)
 
     def _partial(self, X: Any, y: Any, *, reset: bool) -> ExprTransformer:
-        self._validate_params()  # type: ignore[attr-defined]
+        self._validate_params()
         data = input_data(self, X, y, reset=reset, numeric=self._numeric, allow_nan=self._allow_nan)
         if reset:
             schema = data.lf.collect_schema()
             self._schema_in = pl.Schema({c: schema[c] for c in data.columns})
-            self._fit_columns = resolve_columns(self, self.columns, self._schema_in)  # type: ignore[attr-defined]
+            self._fit_columns = resolve_columns(self, self.columns, self._schema_in)
             if self._numeric:
                 check_numeric(self, self._schema_in, self._fit_columns)
             self._check_fit_columns(self._fit_columns)

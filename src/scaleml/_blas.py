@@ -39,4 +39,5 @@ def single_blas_thread() -> AbstractContextManager[Any]:
 
 def one_blas_thread() -> AbstractContextManager[Any]:
     """Limit BLAS to one thread (unconditionally; see :func:`single_blas_thread`)."""
-    return _controller().limit(limits=1, user_api="blas")
+    limit: AbstractContextManager[Any] = _controller().limit(limits=1, user_api="blas")
+    return limit

@@ -84,16 +84,17 @@ def reduce_partition_states(
     ddf: Any, fold_partition: Callable[[pl.LazyFrame], Any], merge: Callable[[Any, Any], Any]
 ) -> Any:
     """Fold every partition into a state on the workers, then merge them as a tree."""
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
     schema = _schema(ddf)
-    fold_d = dask.delayed(fold_partition, pure=True)
-    merge_d = dask.delayed(merge, pure=True)
+    fold_d = delayed(fold_partition, pure=True)
+    merge_d = delayed(merge, pure=True)
     states = [
-        dask.delayed(_partition_state, pure=True)(fold_d, part, schema) for part in ddf.to_delayed()
+        delayed(_partition_state, pure=True)(fold_d, part, schema) for part in ddf.to_delayed()
     ]
     while len(states) > 1:
         paired = [merge_d(a, b) for a, b in zip(states[::2], states[1::2], strict=False)]
         states = paired + ([states[-1]] if len(states) % 2 else [])
-    (state,) = dask.compute(states[0])
+    (state,) = compute(states[0])  # type: ignore[no-untyped-call]
     return state

@@ -20,7 +20,7 @@ import functools
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import polars as pl
@@ -75,7 +75,7 @@ def _numpy_chunks(
     k = len(columns)
     # An estimator whose kernel takes column-major blocks sets ``chunk_order = "F"``:
     # Polars converts to Fortran order several times faster than to C order.
-    order = "fortran" if getattr(est, "chunk_order", "C") == "F" else "c"
+    order: Literal["fortran", "c"] = "fortran" if getattr(est, "chunk_order", "C") == "F" else "c"
     rows = batch_rows or batch_rows_for(k + len(y_columns))
     for frame in iter_frames(lf, [*columns, *y_columns], batch_rows=rows):
         # Features and label are converted separately: slicing one block would copy it.
@@ -175,7 +175,8 @@ def fold(
         ]
         if state is not None:
             states.insert(0, state)
-        return functools.reduce(est._merge_states, states)
+        merged: S = functools.reduce(est._merge_states, states)
+        return merged
 
     with annotate_read_errors(lf):  # a corrupt file is named in the error
         parts = partitions(lf, _effective_jobs(n_jobs))
@@ -187,7 +188,8 @@ def fold(
             )
     if state is not None:
         states.insert(0, state)
-    return functools.reduce(est._merge_states, states)
+    folded: S = functools.reduce(est._merge_states, states)
+    return folded
 
 
 def _effective_jobs(n_jobs: int | None) -> int:

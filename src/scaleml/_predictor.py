@@ -35,7 +35,7 @@ class FitInput:
         self.y_columns = y_columns
 
 
-class BatchEstimator(BaseEstimator):
+class BatchEstimator(BaseEstimator):  # type: ignore[misc]
     """An estimator whose fit folds ``(X, y)`` numpy chunks (``chunk_kind="numpy"``).
 
     Subclasses implement the mergeable-state parts of :mod:`scaleml._fit`, call

@@ -260,7 +260,9 @@ def check_numeric(est: Any, schema: pl.Schema, columns: Sequence[str]) -> None:
         raise TypeError(msg)
 
 
-def check_finite_stats(est: Any, columns: Sequence[str], has_inf: Sequence[bool]) -> None:
+def check_finite_stats(
+    est: Any, columns: Sequence[str], has_inf: Sequence[bool] | np.ndarray
+) -> None:
     """Raise naming the columns in which the engine found an infinite value."""
     bad = [c for c, flag in zip(columns, has_inf, strict=True) if flag]
     if bad:

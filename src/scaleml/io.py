@@ -409,4 +409,4 @@ def iter_batches(
     rows = batch_rows or batch_rows_for(len(columns), np.dtype(dtype).itemsize)
     for frame in iter_frames(lf, columns, batch_rows=rows):
         block = frame.to_numpy(order="fortran" if order == "F" else "c")
-        yield np.require(block, dtype=dtype, requirements=order)
+        yield np.require(block, dtype=dtype, requirements=["F" if order == "F" else "C"])

@@ -90,7 +90,7 @@ def centers_t(centers: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(centers, dtype=np.float64).T)
 
 
-class BaseKMeans(  # type: ignore[call-arg]
+class BaseKMeans(
     ClassNamePrefixFeaturesOutMixin,  # type: ignore[misc]
     SetOutputMixin,
     TransformerMixin,  # type: ignore[misc]

@@ -37,7 +37,7 @@ class PCA(
     SetOutputMixin,
     TransformerMixin,  # type: ignore[misc]
     BatchEstimator,
-    auto_wrap_output_keys=None,  # type: ignore[call-arg]
+    auto_wrap_output_keys=None,
 ):
     """Principal component analysis, fitted out-of-core and exactly.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Sequence
@@ -94,7 +95,7 @@ def fit_many(
             seconds[i] = time.perf_counter() - start
 
     results, shared = run_shared(
-        [lambda i=i, e=e: timed(i, e) for i, e in enumerate(estimators)], n_jobs
+        [functools.partial(timed, i, e) for i, e in enumerate(estimators)], n_jobs
     )
     if log_to is not None:
         _log(log_to, estimators, results, seconds, source, shared.rows_seen)

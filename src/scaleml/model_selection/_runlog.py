@@ -125,4 +125,5 @@ def read_runs(path: str | os.PathLike[str]) -> pl.DataFrame:
         msg = f"No run log at {os.fspath(path)!r}."
         raise FileNotFoundError(msg)
     with duckdb.connect(os.fspath(path), read_only=True) as con:
-        return con.sql("SELECT * FROM runs ORDER BY started_at, candidate, fold").pl()
+        runs: pl.DataFrame = con.sql("SELECT * FROM runs ORDER BY started_at, candidate, fold").pl()
+        return runs

@@ -171,7 +171,8 @@ class HashKFold:
 
     def _eager_folds(self, u: np.ndarray, y: Any) -> np.ndarray:
         """Folds of in-memory rows from their hash fractions `u`."""
-        return np.floor(u * self.n_splits).astype(np.int64)
+        folds: np.ndarray = np.floor(u * self.n_splits).astype(np.int64)
+        return folds
 
     def split(self, X: Any, y: Any = None, groups: Any = None) -> Iterator[tuple[Any, Any]]:
         """Yield ``(train, test)``: LazyFrames for lazy `X`, index arrays otherwise."""
