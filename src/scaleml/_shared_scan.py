@@ -464,7 +464,7 @@ def _update(block: np.ndarray) -> Callable[[list[_Request]], None]:
         first = unit[0]
         try:
             X, y, finite = chunk_of(first)
-            if not finite and not all(r.allow_nan for r in unit):
+            if not finite and not first.allow_nan:  # a unit shares allow_nan (_feed)
                 _check_finite_block(
                     first.est, block[:, first.slots], [*first.columns, *first.y_columns]
                 )

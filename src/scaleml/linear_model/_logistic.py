@@ -166,9 +166,13 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
     def chunk_order(self) -> str:
         """Layout of the blocks of a pass: column-major for binary L-BFGS passes (Polars
         converts to it ten times faster; the kernel gives the same sums either way)."""
+        return "F" if self._binary_lbfgs_pass() else "C"
+
+    def _binary_lbfgs_pass(self) -> bool:
+        """Whether the pass under way is a binary L-BFGS one (the fused kernel's)."""
         model = getattr(self, "_pass_model", None)
         binary = model is not None and np.ndim(model[0]) == 1
-        return "F" if binary and not getattr(self, "_pass_hessian", False) else "C"
+        return binary and not getattr(self, "_pass_hessian", False)
 
     _parameter_constraints: dict[str, list[Any]] = {
         "penalty": [
@@ -319,9 +323,7 @@ class LogisticRegression(LinearClassifierOutputMixin, ClassifierMixin, BatchEsti
     def _fusion_key(self) -> Any:
         """Fits of equal keys reading the same columns are updated together by
         :meth:`_update_states`: binary L-BFGS passes (one kernel call for all)."""
-        if getattr(self, "_pass_hessian", False) or self._pass_model[0].ndim != 1:
-            return None
-        return "binomial-loss-grad"
+        return "binomial-loss-grad" if self._binary_lbfgs_pass() else None
 
     @classmethod
     def _update_states(
