@@ -152,20 +152,10 @@ def sklearn_loop_forty(glob: str, cols: Sequence[str]) -> np.ndarray:
     -------
     numpy.ndarray of shape (40, len(cols))
     """
-    import glob as globbing
-
-    import pandas as pd
     from sklearn.linear_model import LogisticRegression, Ridge
 
     with _budgeted():
-        files = sorted(globbing.glob(glob))
-        df = pd.concat(
-            [pd.read_parquet(f, columns=[*cols, "label", "target"]) for f in files],
-            ignore_index=True,
-        )
-        X = df[list(cols)].to_numpy(dtype=np.float64)
-        label, target = df["label"].to_numpy(), df["target"].to_numpy()
-        del df
+        X, (label, target) = _read_pandas(glob, cols, ["label", "target"])
         logistic = [LogisticRegression(C=c, max_iter=MAX_ITER).fit(X, label) for c in CS]
         ridge = [Ridge(alpha=a).fit(X, target) for a in ALPHAS]
         return _coefs(logistic, ridge)
@@ -186,16 +176,23 @@ def sklearn_ridge_twenty(glob: str, cols: Sequence[str]) -> np.ndarray:
     -------
     numpy.ndarray of shape (20, len(cols))
     """
+    from sklearn.linear_model import Ridge
+
+    X, (target,) = _read_pandas(glob, cols, ["target"])
+    return np.vstack([Ridge(alpha=a).fit(X, target).coef_ for a in ALPHAS])
+
+
+def _read_pandas(
+    glob: str, cols: Sequence[str], labels: Sequence[str]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The peers' read: ``pandas.read_parquet`` of every file, then numpy arrays."""
     import glob as globbing
 
     import pandas as pd
-    from sklearn.linear_model import Ridge
 
     files = sorted(globbing.glob(glob))
-    df = pd.concat([pd.read_parquet(f, columns=[*cols, "target"]) for f in files])
-    X, target = df[list(cols)].to_numpy(dtype=np.float64), df["target"].to_numpy()
-    del df
-    return np.vstack([Ridge(alpha=a).fit(X, target).coef_ for a in ALPHAS])
+    df = pd.concat([pd.read_parquet(f, columns=[*cols, *labels]) for f in files], ignore_index=True)
+    return df[list(cols)].to_numpy(dtype=np.float64), [df[c].to_numpy() for c in labels]
 
 
 def _pipeline() -> Any:
