@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import ndtri
 from sklearn import preprocessing as skp
 
@@ -150,3 +150,16 @@ def test_interp_expression_matches_numpy(xp, x):
     fp = np.linspace(0, 1, len(xp))
     got = pl.DataFrame({"x": x}).select(interp_expr(pl.col("x"), xp, fp)).to_series().to_numpy()
     assert_allclose(got, np.interp(x, xp, fp), rtol=0, atol=0)
+
+
+def test_exact_quantiles_are_numpys_to_the_bit_on_ties():
+    # Found by hypothesis: Polars interpolates a + (b - a) t, NumPy's lerp gives
+    # -1.8e-15 for this quantile; the transform averages over tied quantiles, so that
+    # ulp moved every 0 from 0.545 to 0.5. The quantiles now follow NumPy exactly.
+    codes = "zZnzazzpnzaqpzazZapnbZzpzbpanpqZZZabZbzZaqppzZZnZpZpaaaZZzqb"
+    values = {"z": -0.0, "Z": 0.0, "n": np.nan, "a": -1.0, "p": 1.0, "q": 2.0, "b": -2.0}
+    X = np.array([[values[c]] for c in codes])
+    ours = QuantileTransformer(subsample=None, n_quantiles=12).fit(X)
+    ref = skp.QuantileTransformer(subsample=None, n_quantiles=12).fit(X)
+    assert_array_equal(ours.quantiles_, ref.quantiles_)
+    assert_allclose(ours.transform(X), ref.transform(X), rtol=1e-12, equal_nan=True)

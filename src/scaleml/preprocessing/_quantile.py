@@ -305,7 +305,10 @@ def exact_order_statistics(
             out.append(a)
             continue
         b = np.array([lookup[j] for j in nxt.tolist()], dtype=np.float64)
-        out.append(np.asarray(_npq._lerp(a, b, gamma), dtype=np.float64))
+        # An infinite order statistic gives NaN here, as in NumPy; callers reject
+        # infinite columns from the summary.
+        with np.errstate(invalid="ignore"):
+            out.append(np.asarray(_npq._lerp(a, b, gamma), dtype=np.float64))
     return out
 
 

@@ -310,7 +310,11 @@ class QuantileTransformer(QuantileTransformerBase):
         self.references_ = np.linspace(0, 1, self.n_quantiles_, endpoint=True)
         # scikit-learn passes percentages to np.nanpercentile, which divides by 100.
         qs = np.true_divide(self.references_ * 100, 100)
-        summary, quantiles = state.summary_and_quantiles([qs] * len(self._fit_columns))
+        # Bit-equal quantiles: the transform averages over tied quantiles, so an ulp
+        # (Polars' a + (b - a) t against NumPy's lerp) moves a value sitting on a tie.
+        summary, quantiles = state.summary_and_quantiles(
+            [qs] * len(self._fit_columns), engine=False
+        )
         self._check_summary(summary)
         self.quantiles_ = (
             np.column_stack(quantiles) if quantiles else np.zeros((self.n_quantiles_, 0))
